@@ -1,0 +1,71 @@
+# gamepipe — `make help` lists the targets. Variables can be overridden: make demo USERS=500
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON311 ?= $(shell command -v python3.11 || command -v python3)
+VENV ?= .venv
+PY := $(VENV)/bin/python
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+AWS_ACCESS_KEY_ID ?= test
+AWS_SECRET_ACCESS_KEY ?= test
+AWS_DEFAULT_REGION ?= us-east-1
+export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION
+
+USERS ?= 100
+EVENTS ?= 1000
+SEED ?= 42
+TARGET ?= embedded
+
+.PHONY: help install lint typecheck test test-unit test-functional test-e2e test-localstack \
+        demo demo-localstack schema bench bench-full localstack-install localstack-start \
+        localstack-stop package clean
+
+help: ## List the targets
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+
+$(STAMP): requirements.txt requirements-dev.txt pyproject.toml
+	test -x $(PY) || $(PYTHON311) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q -r requirements-dev.txt -e .
+	touch $(STAMP)
+
+install: $(STAMP) ## Create .venv and install everything (pinned)
+
+lint: $(STAMP) ## ruff lint + format check, mypy on chalicelib
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy chalicelib app.py
+
+test: $(STAMP) ## THE test command: lint, unit, functional and end-to-end tests
+	$(MAKE) lint
+	$(BIN)/pytest -q tests/unit tests/functional
+	$(BIN)/pytest -q tests/e2e
+
+test-unit: $(STAMP) ## Unit tests only
+	$(BIN)/pytest -q tests/unit
+
+test-functional: $(STAMP) ## Functional tests (moto, chalice test client)
+	$(BIN)/pytest -q tests/functional
+
+test-e2e: $(STAMP) ## End-to-end tests over real HTTP
+	$(BIN)/pytest -q tests/e2e
+
+demo: $(STAMP) ## THE main job: local stack, generate, ingest, consume, answer, report
+	$(BIN)/gamepipe demo --target $(TARGET) --users $(USERS) --events $(EVENTS) --seed $(SEED)
+
+schema: $(STAMP) ## Regenerate chalicelib/contract/event_schema.json from the models
+	$(BIN)/gamepipe schema --write
+
+bench: $(STAMP) ## Quick benchmark suite (CI-sized), writes BENCHMARKS.md
+	$(PY) -m bench.run --quick
+
+bench-full: $(STAMP) ## Full benchmark suite, writes BENCHMARKS.md
+	$(PY) -m bench.run
+
+package: $(STAMP) ## chalice package (SAM template + zip) into build/package
+	$(BIN)/chalice package --stage dev build/package
+
+clean: ## Remove build outputs (keeps .venv)
+	rm -rf build out .pytest_cache .ruff_cache .mypy_cache

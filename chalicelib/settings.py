@@ -1,0 +1,104 @@
+"""One settings registry: every name and endpoint comes from the environment.
+
+Chalice puts a stage's ``environment_variables`` (``.chalice/config.json``) into
+``os.environ`` before ``app.py`` is imported; the CLI and tests set the same names.
+The local emulator vs AWS difference is configuration only: boto3 itself honours
+``AWS_ENDPOINT_URL`` and ``AWS_ENDPOINT_URL_<SERVICE>``; code outside boto3 (DuckDB's
+S3 reader) asks :func:`endpoint_url` for the same answer.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, fields
+
+# Environment variable names, in one place.
+ENV_STREAM = "GAMEPIPE_STREAM_NAME"
+ENV_DATA_BUCKET = "GAMEPIPE_DATA_BUCKET"
+ENV_DATA_PREFIX = "GAMEPIPE_DATA_PREFIX"
+ENV_DEADLETTER_PREFIX = "GAMEPIPE_DEADLETTER_PREFIX"
+ENV_GLUE_DATABASE = "GAMEPIPE_GLUE_DATABASE"
+ENV_REPORTS_BUCKET = "GAMEPIPE_REPORTS_BUCKET"
+ENV_QUERY_ENGINE = "GAMEPIPE_QUERY_ENGINE"
+ENV_ATHENA_WORKGROUP = "GAMEPIPE_ATHENA_WORKGROUP"
+ENV_ATHENA_OUTPUT = "GAMEPIPE_ATHENA_OUTPUT"
+ENV_KINESIS_BATCH_SIZE = "GAMEPIPE_KINESIS_BATCH_SIZE"
+ENV_KINESIS_BATCH_WINDOW = "GAMEPIPE_KINESIS_BATCH_WINDOW"
+ENV_KINESIS_STARTING_POSITION = "GAMEPIPE_KINESIS_STARTING_POSITION"
+ENV_REPORT_SCHEDULE = "GAMEPIPE_REPORT_SCHEDULE"
+ENV_REPORT_TOP_N = "GAMEPIPE_REPORT_TOP_N"
+ENV_MAX_EVENTS_PER_REQUEST = "GAMEPIPE_MAX_EVENTS_PER_REQUEST"
+ENV_MAX_BODY_BYTES = "GAMEPIPE_MAX_BODY_BYTES"
+ENV_PUT_MAX_ATTEMPTS = "GAMEPIPE_PUT_MAX_ATTEMPTS"
+ENV_REGION = "AWS_DEFAULT_REGION"
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Frozen view of the pipeline's configuration."""
+
+    stream_name: str = "gamepipe-events"
+    data_bucket: str = "gamepipe-data"
+    data_prefix: str = "tables"
+    deadletter_prefix: str = "deadletter"
+    glue_database: str = "gamepipe"
+    reports_bucket: str = "gamepipe-reports"
+    query_engine: str = "local"  # "local" (DuckDB + sqlglot) or "athena" (awswrangler)
+    athena_workgroup: str = "primary"
+    athena_output: str = ""  # s3://bucket/prefix/ for Athena results; empty = workgroup default
+    kinesis_batch_size: int = 1000
+    kinesis_batch_window: int = 1
+    kinesis_starting_position: str = "TRIM_HORIZON"
+    report_schedule: str = "cron(15 0 * * ? *)"
+    report_top_n: int = 25
+    max_events_per_request: int = 500
+    max_body_bytes: int = 1_048_576
+    put_max_attempts: int = 8
+    region: str = "us-east-1"
+
+    @classmethod
+    def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
+        """Build settings from environment variables (defaults for unset ones)."""
+        env = os.environ if env is None else env
+        values: dict[str, object] = {}
+        for f in fields(cls):
+            name = _ENV_BY_FIELD[f.name]
+            if name in env and env[name] != "":
+                raw = env[name]
+                values[f.name] = int(raw) if isinstance(getattr(cls, f.name), int) else raw
+        return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def tables_root(self) -> str:
+        """s3:// URI under which each table's partitions live."""
+        return f"s3://{self.data_bucket}/{self.data_prefix}"
+
+
+_ENV_BY_FIELD = {
+    "stream_name": ENV_STREAM,
+    "data_bucket": ENV_DATA_BUCKET,
+    "data_prefix": ENV_DATA_PREFIX,
+    "deadletter_prefix": ENV_DEADLETTER_PREFIX,
+    "glue_database": ENV_GLUE_DATABASE,
+    "reports_bucket": ENV_REPORTS_BUCKET,
+    "query_engine": ENV_QUERY_ENGINE,
+    "athena_workgroup": ENV_ATHENA_WORKGROUP,
+    "athena_output": ENV_ATHENA_OUTPUT,
+    "kinesis_batch_size": ENV_KINESIS_BATCH_SIZE,
+    "kinesis_batch_window": ENV_KINESIS_BATCH_WINDOW,
+    "kinesis_starting_position": ENV_KINESIS_STARTING_POSITION,
+    "report_schedule": ENV_REPORT_SCHEDULE,
+    "report_top_n": ENV_REPORT_TOP_N,
+    "max_events_per_request": ENV_MAX_EVENTS_PER_REQUEST,
+    "max_body_bytes": ENV_MAX_BODY_BYTES,
+    "put_max_attempts": ENV_PUT_MAX_ATTEMPTS,
+    "region": ENV_REGION,
+}
+
+
+def endpoint_url(service: str, env: Mapping[str, str] | None = None) -> str | None:
+    """The endpoint boto3 would use for ``service`` (None = AWS's own), for non-boto3 clients."""
+    env = os.environ if env is None else env
+    specific = env.get(f"AWS_ENDPOINT_URL_{service.upper().replace('-', '_')}")
+    return specific or env.get("AWS_ENDPOINT_URL") or None

@@ -1,0 +1,100 @@
+"""The five lake tables: names, columns and Glue/Athena types, derived once.
+
+Column names keep the seed's (``event_ts``, ``userid``, ``host`` — Athena lower-cases
+the seed's ``Host`` — ``event_type``, ``item_type``, ...) so its SQL still runs; we add
+``event_id`` (dedupe key) and ``received_at`` (server time). Every table is partitioned
+by ``dt`` (event date, UTC, ``YYYY-MM-DD``).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+PARTITION_KEY = "dt"
+
+
+@dataclass(frozen=True)
+class Column:
+    """One column: name and Glue/Athena type (timestamp, string, bigint)."""
+
+    name: str
+    type: str
+
+
+@dataclass(frozen=True)
+class Table:
+    """A lake table partitioned by ``dt``."""
+
+    name: str
+    columns: tuple[Column, ...]
+    event_types: tuple[str, ...]
+    description: str
+
+    @property
+    def column_names(self) -> tuple[str, ...]:
+        """Column names in storage order (without the partition key)."""
+        return tuple(c.name for c in self.columns)
+
+
+def _cols(*spec: str) -> tuple[Column, ...]:
+    return tuple(Column(*s.split(":")) for s in spec)
+
+
+_TAIL = ("event_id:string", "received_at:timestamp")
+
+PURCHASE_EVENTS = Table(
+    "purchase_events",
+    _cols(
+        "event_ts:timestamp", "userid:string", "host:string", "event_type:string",
+        "item_type:string", "description:string", "amount_purchased:bigint", "price:bigint",
+        *_TAIL,
+    ),
+    ("purchase_sword", "purchase_shield", "purchase_potion"),
+    "Purchases of swords, shields and potions.",
+)
+CHARACTER_EVENTS = Table(
+    "character_events",
+    _cols(
+        "event_ts:timestamp", "userid:string", "host:string", "description:string",
+        "event_type:string", *_TAIL,
+    ),
+    ("find_treasure", "enemy_attack", "defeat_enemy"),
+    "Gameplay progress: treasures found, enemy attacks, enemies defeated.",
+)
+CHARACTER_STATS = Table(
+    "character_stats",
+    _cols(
+        "event_ts:timestamp", "userid:string", "host:string", "event_type:string",
+        "description:string", "level:bigint", "attack:bigint", "defense:bigint",
+        "health:bigint", *_TAIL,
+    ),
+    # enemy_attack lands here too when it carries the player's stats.
+    ("level_up", "take_potion", "enemy_attack"),
+    "The player's stats after level ups, potions and (when reported) enemy attacks.",
+)
+GUILD_EVENTS = Table(
+    "guild_events",
+    _cols(
+        "event_ts:timestamp", "userid:string", "host:string", "event_type:string",
+        "description:string", "guild_name:string", *_TAIL,
+    ),
+    ("join_guild",),
+    "Guild joins; a player's latest join is their current guild.",
+)
+EVENTS = Table(
+    "events",
+    _cols(
+        "event_id:string", "event_type:string", "userid:string", "event_ts:timestamp",
+        "received_at:timestamp", "host:string", "user_agent:string", "app_version:string",
+        "payload:string",
+    ),
+    (
+        "purchase_sword", "purchase_shield", "purchase_potion", "join_guild",
+        "find_treasure", "enemy_attack", "defeat_enemy", "take_potion", "level_up",
+    ),
+    "Every valid event with all its fields (payload = the JSON as received), for replay.",
+)
+
+TABLES: dict[str, Table] = {
+    t.name: t for t in (PURCHASE_EVENTS, CHARACTER_EVENTS, CHARACTER_STATS, GUILD_EVENTS, EVENTS)
+}

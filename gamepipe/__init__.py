@@ -1,0 +1,1 @@
+"""Local tooling of the pipeline: the `gamepipe` CLI, generator, oracle, local runtime."""
