@@ -1,19 +1,22 @@
-"""Routing table of the game-analytics pipeline: every handler delegates to chalicelib."""
+"""Routing table of the game-analytics pipeline: every handler delegates to chalicelib.
+
+Heavy modules (pyarrow, DuckDB) are imported inside the handlers that need them so the
+ingest API's cold start stays small.
+"""
 
 from __future__ import annotations
 
 import functools
 from typing import Any
 
-from chalice import Chalice, Cron, Rate  # noqa: F401  (Rate documented for stages)
-from chalice.app import KinesisEvent, Request
+from chalice import Chalice
+from chalice.app import CloudWatchEvent, KinesisEvent
 
-from chalicelib import aws, consumer, ingest
+from chalicelib import aws, ingest
 from chalicelib.settings import Settings
 
 SETTINGS = Settings.from_env()
 app = Chalice(app_name="gamepipe")
-app.api.binary_types = []  # JSON only; bodies are read raw and validated by chalicelib
 
 
 @functools.lru_cache(maxsize=1)
@@ -21,35 +24,27 @@ def _kinesis() -> Any:
     return aws.client("kinesis")
 
 
-def _client_info(request: Request) -> ingest.ClientInfo:
-    return ingest.ClientInfo.from_headers(request.headers, request.context)
-
-
 @app.route("/health", methods=["GET"])
 def health() -> dict[str, str]:
     """Liveness probe."""
-    return {"status": "ok", "stream": SETTINGS.stream_name}
+    return {"status": "ok"}
 
 
 @app.route("/v1/events", methods=["POST"], content_types=["application/json"])
 def post_events() -> Any:
     """Accept a batch ``{"events": [...]}``; reply with accepted ids and rejections."""
     request = app.current_request
-    result = ingest.ingest_batch(
-        request.raw_body, _client_info(request), SETTINGS, _kinesis()
-    )
+    info = ingest.ClientInfo.from_request(request.headers, request.context)
+    result = ingest.ingest_batch(request.raw_body, info, SETTINGS, _kinesis())
     return ingest.to_response(result)
 
 
-@app.route(
-    "/v1/events/{event_type}", methods=["POST"], content_types=["application/json"]
-)
+@app.route("/v1/events/{event_type}", methods=["POST"], content_types=["application/json"])
 def post_event(event_type: str) -> Any:
     """Accept one event whose type is in the path and metadata in the body."""
     request = app.current_request
-    result = ingest.ingest_single(
-        event_type, request.raw_body, _client_info(request), SETTINGS, _kinesis()
-    )
+    info = ingest.ClientInfo.from_request(request.headers, request.context)
+    result = ingest.ingest_single(event_type, request.raw_body, info, SETTINGS, _kinesis())
     return ingest.to_response(result)
 
 
@@ -62,4 +57,22 @@ def post_event(event_type: str) -> Any:
 )
 def consume_events(event: KinesisEvent) -> dict[str, Any]:
     """Write a Kinesis batch to the lake; report failed records for partial redelivery."""
+    from chalicelib import consumer
+
     return consumer.handle_kinesis_event(event.to_dict(), SETTINGS)
+
+
+@app.schedule(SETTINGS.report_schedule, name="daily_report")
+def daily_report(event: CloudWatchEvent) -> dict[str, Any]:
+    """Render the three reports for the event's day into the reports bucket."""
+    from chalicelib import reports
+
+    return reports.handle_scheduled(event.to_dict(), SETTINGS)
+
+
+@app.lambda_function(name="report_now")
+def report_now(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """On-demand report: ``{"date": "YYYY-MM-DD"}`` (default today, UTC)."""
+    from chalicelib import reports
+
+    return reports.handle_on_demand(event, SETTINGS)
