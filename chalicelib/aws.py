@@ -17,7 +17,7 @@ def session() -> boto3.session.Session:
     return boto3.session.Session()
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def client(service: str) -> Any:
     """A cached boto3 client for ``service`` built from the shared session."""
     return session().client(service, config=_CONFIG)

@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from chalicelib.contract.models import EVENT_TYPES
+
 PARTITION_KEY = "dt"
 
 
@@ -36,37 +38,34 @@ class Table:
         return tuple(c.name for c in self.columns)
 
 
-def _cols(*spec: str) -> tuple[Column, ...]:
-    return tuple(Column(*s.split(":")) for s in spec)
+def _cols(spec: str) -> tuple[Column, ...]:
+    """Parse ``"name:type name:type ..."`` into columns."""
+    return tuple(Column(*item.split(":")) for item in spec.split())
 
 
-_TAIL = ("event_id:string", "received_at:timestamp")
+_KEY = "event_ts:timestamp userid:string host:string"
+_TAIL = "event_id:string received_at:timestamp"
 
 PURCHASE_EVENTS = Table(
     "purchase_events",
     _cols(
-        "event_ts:timestamp", "userid:string", "host:string", "event_type:string",
-        "item_type:string", "description:string", "amount_purchased:bigint", "price:bigint",
-        *_TAIL,
+        f"{_KEY} event_type:string item_type:string description:string"
+        f" amount_purchased:bigint price:bigint {_TAIL}"
     ),
     ("purchase_sword", "purchase_shield", "purchase_potion"),
     "Purchases of swords, shields and potions.",
 )
 CHARACTER_EVENTS = Table(
     "character_events",
-    _cols(
-        "event_ts:timestamp", "userid:string", "host:string", "description:string",
-        "event_type:string", *_TAIL,
-    ),
+    _cols(f"{_KEY} description:string event_type:string {_TAIL}"),
     ("find_treasure", "enemy_attack", "defeat_enemy"),
     "Gameplay progress: treasures found, enemy attacks, enemies defeated.",
 )
 CHARACTER_STATS = Table(
     "character_stats",
     _cols(
-        "event_ts:timestamp", "userid:string", "host:string", "event_type:string",
-        "description:string", "level:bigint", "attack:bigint", "defense:bigint",
-        "health:bigint", *_TAIL,
+        f"{_KEY} event_type:string description:string"
+        f" level:bigint attack:bigint defense:bigint health:bigint {_TAIL}"
     ),
     # enemy_attack lands here too when it carries the player's stats.
     ("level_up", "take_potion", "enemy_attack"),
@@ -74,24 +73,17 @@ CHARACTER_STATS = Table(
 )
 GUILD_EVENTS = Table(
     "guild_events",
-    _cols(
-        "event_ts:timestamp", "userid:string", "host:string", "event_type:string",
-        "description:string", "guild_name:string", *_TAIL,
-    ),
+    _cols(f"{_KEY} event_type:string description:string guild_name:string {_TAIL}"),
     ("join_guild",),
     "Guild joins; a player's latest join is their current guild.",
 )
 EVENTS = Table(
     "events",
     _cols(
-        "event_id:string", "event_type:string", "userid:string", "event_ts:timestamp",
-        "received_at:timestamp", "host:string", "user_agent:string", "app_version:string",
-        "payload:string",
+        "event_id:string event_type:string userid:string event_ts:timestamp"
+        " received_at:timestamp host:string user_agent:string app_version:string payload:string"
     ),
-    (
-        "purchase_sword", "purchase_shield", "purchase_potion", "join_guild",
-        "find_treasure", "enemy_attack", "defeat_enemy", "take_potion", "level_up",
-    ),
+    EVENT_TYPES,
     "Every valid event with all its fields (payload = the JSON as received), for replay.",
 )
 
