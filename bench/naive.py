@@ -1,0 +1,176 @@
+"""Reference paths the benchmark scripts compare against (a helper, not a benchmark).
+
+Two points bracket the consumer's speed on the same NDJSON input:
+
+- :func:`naive_from_pylist` — what most people write first: parse each line into a dict,
+  ``pa.Table.from_pylist``, ``pq.write_table``. ``from_pylist`` (~235k rows/s here) is the
+  usual bottleneck, so a consumer that builds columns directly should beat it.
+- :func:`duckdb_ceiling` — DuckDB's C++ ``read_json`` → ``COPY TO parquet``: a practical
+  ceiling for "NDJSON in, Parquet out" on this machine (0.8–1.2M events/s measured).
+
+:func:`synthetic_ndjson` makes contract-shaped events (all nine types, server fields set)
+so a script can build its input without the generator. ``bench/run.py`` skips this module.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import random
+import time
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+try:  # orjson is the reference in FINDINGS.md; msgspec (a core dependency) parses as fast.
+    import orjson
+
+    _loads: Any = orjson.loads
+    JSON_LIB = "orjson"
+except ModuleNotFoundError:  # pragma: no cover - depends on the environment
+    import msgspec
+
+    _loads = msgspec.json.decode
+    JSON_LIB = "msgspec"
+
+
+def naive_from_pylist(ndjson_lines: Iterable[bytes | str], compression: str = "snappy") -> bytes:
+    """Parse NDJSON lines to dicts, ``pa.Table.from_pylist``, return the Parquet file bytes."""
+    rows = [_loads(line) for line in ndjson_lines if line and not _blank(line)]
+    table = pa.Table.from_pylist(rows)
+    sink = io.BytesIO()
+    pq.write_table(table, sink, compression=compression)
+    return sink.getvalue()
+
+
+def _blank(line: bytes | str) -> bool:
+    return not line.strip()
+
+
+@dataclass(frozen=True)
+class CeilingResult:
+    """What :func:`duckdb_ceiling` did: rows written, wall seconds, Parquet bytes, files."""
+
+    rows: int
+    seconds: float
+    out_bytes: int
+    files: int
+
+    @property
+    def events_per_s(self) -> float:
+        """Rows per wall-clock second."""
+        return self.rows / self.seconds if self.seconds > 0 else float("inf")
+
+
+def duckdb_ceiling(
+    ndjson_path: str | Path,
+    out_dir: str | Path,
+    threads: int = 2,
+    *,
+    partition_by: str | None = None,
+) -> CeilingResult:
+    """DuckDB ``read_json`` → ``COPY TO`` Snappy Parquet in ``out_dir``; the speed ceiling."""
+    import duckdb  # imported here: callers that only want the naive path skip DuckDB's import
+
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    src = str(ndjson_path).replace("'", "''")
+    con = duckdb.connect(config={"threads": int(threads)})
+    try:
+        start = time.perf_counter()
+        select = f"SELECT * FROM read_json('{src}', format='newline_delimited')"
+        if partition_by:
+            target = str(out).replace("'", "''")
+            opts = f"FORMAT parquet, COMPRESSION snappy, PARTITION_BY ({partition_by})"
+            opts += ", OVERWRITE_OR_IGNORE true"
+        else:
+            target = str(out / "events.parquet").replace("'", "''")
+            opts = "FORMAT parquet, COMPRESSION snappy"
+        con.execute(f"COPY ({select}) TO '{target}' ({opts})")
+        seconds = time.perf_counter() - start
+        rows = con.execute(f"SELECT count(*) FROM read_json('{src}', format='newline_delimited')")
+        n = int(rows.fetchone()[0])  # type: ignore[index]
+    finally:
+        con.close()
+    files = [p for p in out.rglob("*.parquet") if p.is_file()]
+    return CeilingResult(n, seconds, sum(p.stat().st_size for p in files), len(files))
+
+
+# --- synthetic input -------------------------------------------------------------------
+
+_GUILDS = ("Castle of Rock", "Game of Thrones", "Knights of the Round Table")
+_TYPES = (
+    "purchase_sword", "purchase_shield", "purchase_potion", "join_guild", "find_treasure",
+    "enemy_attack", "defeat_enemy", "take_potion", "level_up",
+)  # fmt: skip
+
+
+def synthetic_event(rng: random.Random, userid: str, ts: datetime) -> dict[str, Any]:
+    """One contract-shaped event dict as the consumer sees it (server fields included)."""
+    etype = rng.choice(_TYPES)
+    ev: dict[str, Any] = {
+        "event_type": etype,
+        "userid": userid,
+        "event_ts": ts.isoformat().replace("+00:00", "Z"),
+        "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "app_version": "1.4.2",
+        "received_at": (ts + timedelta(milliseconds=40)).isoformat().replace("+00:00", "Z"),
+        "host": "api.gamepipe.example",
+        "user_agent": "ApacheBench/2.3",
+    }
+    if etype.startswith("purchase_"):
+        item = etype.removeprefix("purchase_")
+        ev.update(
+            item_type=item,
+            description=f"a fine {item}",
+            amount_purchased=rng.randint(1, 5),
+            price=rng.choice((5, 25, 100)),
+        )
+    elif etype == "join_guild":
+        ev.update(description="joined a guild", guild_name=rng.choice(_GUILDS))
+    elif etype in ("find_treasure", "defeat_enemy"):
+        ev["description"] = etype.replace("_", " ")
+    else:  # take_potion, level_up, enemy_attack (stats on two thirds of attacks)
+        ev["description"] = etype.replace("_", " ")
+        if etype != "enemy_attack" or rng.random() < 0.67:
+            ev.update(
+                level=rng.randint(1, 60),
+                attack=rng.randint(1, 500),
+                defense=rng.randint(1, 500),
+                health=rng.randint(1, 1000),
+            )
+    return ev
+
+
+def synthetic_ndjson(
+    n: int, *, users: int = 1000, seed: int = 7, day: str = "2026-11-27"
+) -> list[bytes]:
+    """``n`` NDJSON lines (bytes, no newline) of synthetic events spread over one day."""
+    rng = random.Random(seed)
+    start = datetime.fromisoformat(day).replace(tzinfo=UTC)
+    step = 86_400 / max(n, 1)
+    return [
+        json.dumps(
+            synthetic_event(
+                rng, f"user-{rng.randrange(users):05d}", start + timedelta(seconds=i * step)
+            ),
+            separators=(",", ":"),
+        ).encode()
+        for i in range(n)
+    ]
+
+
+def write_ndjson(lines: Iterable[bytes], path: str | Path) -> Path:
+    """Write lines as one NDJSON file (newline-terminated); returns the path."""
+    p = Path(path)
+    with p.open("wb") as fh:
+        for line in lines:
+            fh.write(line)
+            fh.write(b"\n")
+    return p
