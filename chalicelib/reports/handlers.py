@@ -1,0 +1,108 @@
+"""Lambda entry points: run the three report queries, render, publish.
+
+``app.py`` calls :func:`handle_scheduled` (CloudWatch/EventBridge schedule) and
+:func:`handle_on_demand` (direct invoke); the CLI and the demo call :func:`generate_report`.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Mapping
+from datetime import UTC, date, datetime
+from typing import Any
+
+import pyarrow as pa
+
+from chalicelib.reports.definitions import REPORT_NAMES
+from chalicelib.reports.publish import PublishResult, publish_report
+from chalicelib.reports.render import ReportFiles, build_report
+from chalicelib.settings import Settings
+
+logger = logging.getLogger(__name__)
+
+# run_query(name, params, *, settings) -> pyarrow.Table; injectable for tests.
+QueryRunner = Callable[..., pa.Table]
+# Schema metadata keys under which a query engine may record the query's id.
+_QUERY_ID_KEYS = (b"query_execution_id", b"query_id")
+
+
+def handle_scheduled(event: Mapping[str, Any], settings: Settings) -> dict[str, Any]:
+    """Scheduled event in, report for the event's ``time`` date (UTC) published."""
+    return _reply(generate_report(settings, scheduled_date(event)))
+
+
+def handle_on_demand(event: Mapping[str, Any] | None, settings: Settings) -> dict[str, Any]:
+    """``{"date": "YYYY-MM-DD"}`` (optional; default today UTC) in, report published."""
+    raw = (event or {}).get("date")
+    as_of = date.fromisoformat(raw) if raw else datetime.now(UTC).date()
+    return _reply(generate_report(settings, as_of))
+
+
+def scheduled_date(event: Mapping[str, Any]) -> date:
+    """UTC date of a scheduled event's ``time`` (e.g. ``2026-11-28T00:15:00Z``)."""
+    raw = event.get("time")
+    if not raw:
+        raise ValueError("scheduled event has no 'time'")
+    stamp = datetime.fromisoformat(str(raw).replace("Z", "+00:00"))
+    # A naive time is taken as UTC (EventBridge always sends Z).
+    return (stamp.astimezone(UTC) if stamp.tzinfo else stamp).date()
+
+
+def fetch_tables(
+    settings: Settings, runner: QueryRunner | None = None
+) -> tuple[dict[str, pa.Table], dict[str, str]]:
+    """Run the three report queries; return the tables and any query ids the engine reported."""
+    if runner is None:
+        # Looked up at call time so tests can monkeypatch chalicelib.query.run_query.
+        from chalicelib import query
+
+        runner = query.run_query
+    tables: dict[str, pa.Table] = {}
+    query_ids: dict[str, str] = {}
+    for name in REPORT_NAMES:
+        table = runner(name, None, settings=settings)
+        tables[name] = table
+        meta = table.schema.metadata or {}
+        for key in _QUERY_ID_KEYS:
+            if key in meta:
+                query_ids[name] = meta[key].decode()
+                break
+    return tables, query_ids
+
+
+def generate_report(
+    settings: Settings,
+    as_of: date,
+    *,
+    s3_client: Any | None = None,
+    runner: QueryRunner | None = None,
+    now: datetime | None = None,
+) -> tuple[ReportFiles, PublishResult]:
+    """Query, render and publish the report for ``as_of``; return the files and where they went."""
+    if s3_client is None:
+        from chalicelib import aws
+
+        s3_client = aws.client("s3")
+    tables, query_ids = fetch_tables(settings, runner)
+    files = build_report(
+        tables,
+        as_of,
+        settings.report_top_n,
+        generated_at=now or datetime.now(UTC),
+        engine=settings.query_engine,
+        query_ids=query_ids,
+    )
+    result = publish_report(s3_client, settings, files, as_of)
+    # One summary line per run: what alarms and dashboards are built on.
+    logger.info(
+        "report published as_of=%s rows=%s index=%s",
+        as_of.isoformat(),
+        files.row_counts,
+        result.index_uri,
+    )
+    return files, result
+
+
+def _reply(outcome: tuple[ReportFiles, PublishResult]) -> dict[str, Any]:
+    files, result = outcome
+    return {"date": files.as_of.isoformat(), "row_counts": files.row_counts, **result.to_dict()}

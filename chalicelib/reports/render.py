@@ -1,0 +1,208 @@
+"""Turn the three report tables into the published files: index.html, CSVs, manifest (pure).
+
+No I/O and no clock: everything the output depends on is an argument, so the same input
+gives byte-identical files (re-runs overwrite with the same content).
+"""
+
+from __future__ import annotations
+
+import csv
+import decimal
+import functools
+import io
+import json
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+import jinja2
+import pyarrow as pa
+
+from chalicelib.reports.definitions import REPORTS, ReportSpec
+
+TEMPLATES = Path(__file__).parent / "templates"
+INDEX = "index.html"
+MANIFEST = "manifest.json"
+# Fixed English month names: strftime("%B") follows the process locale.
+_MONTHS = (
+    "January", "February", "March", "April", "May", "June",
+    "July", "August", "September", "October", "November", "December",
+)  # fmt: skip
+
+
+@dataclass(frozen=True)
+class ReportFile:
+    """One object to publish: file name under the day's prefix, bytes and content type."""
+
+    name: str
+    body: bytes
+    content_type: str
+
+
+@dataclass(frozen=True)
+class ReportFiles:
+    """Everything one report run publishes; ``files`` ends with the manifest."""
+
+    as_of: date
+    files: tuple[ReportFile, ...]
+    row_counts: dict[str, int]
+    manifest: dict[str, Any] = field(default_factory=dict)
+
+    def get(self, name: str) -> bytes:
+        """The body of the file called ``name``."""
+        for f in self.files:
+            if f.name == name:
+                return f.body
+        raise KeyError(name)
+
+
+def format_date(day: date) -> str:
+    """The seed's title date, e.g. ``August 06, 2021`` (locale-independent)."""
+    return f"{_MONTHS[day.month - 1]} {day.day:02d}, {day.year}"
+
+
+def report_title(spec_title: str, as_of: date) -> str:
+    """``<Name> Report as of <Month DD, YYYY>``."""
+    return f"{spec_title} Report as of {format_date(as_of)}"
+
+
+def build_report(
+    tables: Mapping[str, pa.Table],
+    as_of: date,
+    top_n: int,
+    *,
+    generated_at: datetime | None = None,
+    engine: str = "",
+    query_ids: Mapping[str, str] | None = None,
+) -> ReportFiles:
+    """Render index.html, one CSV per report (all rows) and manifest.json from the tables.
+
+    A report missing from ``tables`` or with no rows is rendered as "no events yet".
+    ``top_n`` <= 0 shows every row in the HTML.
+    """
+    sections = [_section(spec, tables.get(spec.name), as_of, top_n) for spec in REPORTS]
+    row_counts = {s["name"]: s["total_rows"] for s in sections}
+    stamp = generated_at.isoformat() if generated_at else None
+    html = (
+        _environment()
+        .get_template("report.html.j2")
+        .render(
+            page_title=f"Game Analytics Reports as of {format_date(as_of)}",
+            as_of=as_of.isoformat(),
+            sections=sections,
+            no_events=all(n == 0 for n in row_counts.values()),
+            generated_at=stamp,
+            engine=engine,
+            top_n=top_n,
+        )
+    )
+    files = [ReportFile(INDEX, html.encode("utf-8"), "text/html; charset=utf-8")]
+    files += [
+        ReportFile(f"{spec.name}.csv", _csv(tables.get(spec.name)), "text/csv; charset=utf-8")
+        for spec in REPORTS
+    ]
+    manifest: dict[str, Any] = {
+        "as_of": as_of.isoformat(),
+        "generated_at": stamp,
+        "engine": engine,
+        "query_ids": dict(query_ids or {}),
+        "row_counts": row_counts,
+        "top_n": top_n,
+        "files": [f.name for f in files] + [MANIFEST],
+    }
+    body = json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8")
+    files.append(ReportFile(MANIFEST, body, "application/json"))
+    return ReportFiles(as_of, tuple(files), row_counts, manifest)
+
+
+@functools.lru_cache(maxsize=1)
+def _environment() -> jinja2.Environment:
+    # Built once per process: template compilation is the slow part of rendering.
+    return jinja2.Environment(
+        loader=jinja2.FileSystemLoader(TEMPLATES),
+        autoescape=True,
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+    )
+
+
+def _section(spec: ReportSpec, table: pa.Table | None, as_of: date, top_n: int) -> dict[str, Any]:
+    rows: list[dict[str, Any]] = table.to_pylist() if table is not None else []
+    names = list(table.column_names) if table is not None else []
+    numeric = {n for n in names if table is not None and _is_numeric(table.schema.field(n).type)}
+    shown = rows if top_n <= 0 else rows[:top_n]
+    # Like the seed's Styler.highlight_max(axis=0): every cell equal to its column's
+    # maximum among the rows on the page (ties all highlighted), numeric columns only.
+    maxima = {n: max((r[n] for r in shown if r[n] is not None), default=None) for n in numeric}
+    return {
+        "name": spec.name,
+        "title": report_title(spec.title, as_of),
+        "description": spec.description,
+        "columns": [{"name": n, "numeric": n in numeric} for n in names],
+        "rows": [
+            [
+                {
+                    "text": _fmt(r[n]),
+                    "numeric": n in numeric,
+                    "is_max": n in numeric and r[n] is not None and r[n] == maxima[n],
+                }
+                for n in names
+            ]
+            for r in shown
+        ],
+        "totals": _totals(names, numeric, rows),
+        "shown_rows": len(shown),
+        "total_rows": len(rows),
+        "chart": spec.chart(rows),
+        "csv_name": f"{spec.name}.csv",
+    }
+
+
+def _totals(
+    names: Sequence[str], numeric: set[str], rows: list[dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """Totals over ALL rows (not only the ones shown): sums of numeric columns."""
+    label_done = False
+    out = []
+    for n in names:
+        if n in numeric:
+            text = _fmt(sum(r[n] for r in rows if r[n] is not None))
+        elif not label_done:
+            text, label_done = f"Total ({len(rows):,} rows)", True
+        else:
+            text = ""
+        out.append({"text": text, "numeric": n in numeric})
+    return out
+
+
+def _is_numeric(t: pa.DataType) -> bool:
+    return bool(pa.types.is_integer(t) or pa.types.is_floating(t) or pa.types.is_decimal(t))
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, decimal.Decimal) and value == value.to_integral_value():
+        value = int(value)
+    if isinstance(value, bool):
+        return str(value).lower()
+    if isinstance(value, int):
+        return f"{value:,}"
+    if isinstance(value, float | decimal.Decimal):
+        return f"{value:,.2f}"
+    return str(value)
+
+
+def _csv(table: pa.Table | None) -> bytes:
+    """All rows, header = column names; stdlib csv quotes only when needed (pyarrow's
+    writer quotes every string and header)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf, lineterminator="\n")
+    if table is not None:
+        writer.writerow(table.column_names)
+        for row in table.to_pylist():
+            writer.writerow(["" if v is None else v for v in row.values()])
+    return buf.getvalue().encode("utf-8")
