@@ -8,6 +8,7 @@ from chalicelib.contract.models import (
     PlayerStatusEvent,
     PurchaseEvent,
     event_schema,
+    event_type_of,
 )
 from chalicelib.contract.validate import (
     ValidationFailure,
@@ -25,5 +26,6 @@ __all__ = [
     "ValidationFailure",
     "decode_event",
     "event_schema",
+    "event_type_of",
     "validate_event",
 ]

@@ -124,7 +124,9 @@ class EnemyAttack(EventBase, tag="enemy_attack", kw_only=True):
     def __post_init__(self) -> None:
         stats = (self.level, self.attack, self.defense, self.health)
         if any(s is not None for s in stats) and any(s is None for s in stats):
-            raise ValueError("enemy_attack stats must be all of level, attack, defense, health or none")
+            raise ValueError(
+                "enemy_attack stats must be all of level, attack, defense, health or none"
+            )
 
     @property
     def has_stats(self) -> bool:
@@ -182,9 +184,19 @@ EVENT_FAMILIES: dict[str, str] = {
 }
 
 
+def event_type_of(event: EventBase) -> str:
+    """The ``event_type`` tag of a decoded event (msgspec keeps it off the instance)."""
+    return type(event).__struct_config__.tag  # type: ignore[return-value]
+
+
 def event_schema() -> dict[str, Any]:
     """The JSON Schema 2020-12 document of one event, generated from the models."""
     _, components = msgspec.json.schema_components([Event], ref_template="#/$defs/{name}")
+    # msgspec cannot see __post_init__ rules; "all four stats or none" is expressible.
+    stats = ("level", "attack", "defense", "health")
+    components["EnemyAttack"]["dependentRequired"] = {
+        s: [o for o in stats if o != s] for s in stats
+    }
     union = {"anyOf": [{"$ref": f"#/$defs/{cls.__name__}"} for cls in EVENT_CLASSES.values()]}
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
