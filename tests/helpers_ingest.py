@@ -1,0 +1,66 @@
+"""Test helpers of the ingest area: event fixtures, settings and fake Kinesis clients."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+EVENTS_DIR = Path(__file__).resolve().parent / "events"
+FAKE_ENV = {
+    "AWS_DEFAULT_REGION": "us-east-1",
+    "AWS_ACCESS_KEY_ID": "testing",
+    "AWS_SECRET_ACCESS_KEY": "testing",
+    "AWS_SESSION_TOKEN": "testing",
+}
+
+
+def load_events(kind: str) -> dict[str, Any]:
+    """Fixture events of ``kind`` ("valid" or "invalid") by file stem."""
+    return {p.stem: json.loads(p.read_text()) for p in sorted((EVENTS_DIR / kind).glob("*.json"))}
+
+
+def ndjson_lines(data: bytes) -> list[dict[str, Any]]:
+    """The events held by one Kinesis record."""
+    return [json.loads(line) for line in data.split(b"\n")]
+
+
+class FakeKinesis:
+    """A put_records-only client: succeeds, or fails chosen records on chosen calls.
+
+    ``fail_plan`` maps a call number (0-based) to the positions in that call's Records
+    that come back with ProvisionedThroughputExceededException.
+    """
+
+    def __init__(self, fail_plan: dict[int, set[int]] | None = None, always_fail: bool = False):
+        self.fail_plan = fail_plan or {}
+        self.always_fail = always_fail
+        self.calls: list[list[dict[str, Any]]] = []
+        self.landed: list[tuple[str, bytes]] = []
+
+    def put_records(self, StreamName: str, Records: list[dict[str, Any]]) -> dict[str, Any]:
+        call = len(self.calls)
+        self.calls.append(Records)
+        failing = set(range(len(Records))) if self.always_fail else self.fail_plan.get(call, set())
+        out = []
+        for i, rec in enumerate(Records):
+            if i in failing:
+                out.append(
+                    {
+                        "ErrorCode": "ProvisionedThroughputExceededException",
+                        "ErrorMessage": "Rate exceeded for shard",
+                    }
+                )
+            else:
+                self.landed.append((rec["PartitionKey"], rec["Data"]))
+                out.append(
+                    {"SequenceNumber": str(len(self.landed)), "ShardId": "shardId-000000000000"}
+                )
+        return {"FailedRecordCount": len(failing), "Records": out}
+
+    def landed_events(self) -> Iterator[tuple[str, dict[str, Any]]]:
+        """Every (partition key, event) that was written."""
+        for key, data in self.landed:
+            for ev in ndjson_lines(data):
+                yield key, ev
