@@ -9,6 +9,7 @@ from chalicelib.reports.handlers import (
     generate_report,
     handle_on_demand,
     handle_scheduled,
+    render_report,
     scheduled_date,
 )
 from chalicelib.reports.publish import PublishResult, day_prefix, publish_report
@@ -26,5 +27,6 @@ __all__ = [
     "handle_on_demand",
     "handle_scheduled",
     "publish_report",
+    "render_report",
     "scheduled_date",
 ]

@@ -70,6 +70,25 @@ def fetch_tables(
     return tables, query_ids
 
 
+def render_report(
+    settings: Settings,
+    as_of: date,
+    *,
+    runner: QueryRunner | None = None,
+    now: datetime | None = None,
+) -> ReportFiles:
+    """Run the report queries through the configured engine and render the files."""
+    tables, query_ids = fetch_tables(settings, runner)
+    return build_report(
+        tables,
+        as_of,
+        settings.report_top_n,
+        generated_at=now or datetime.now(UTC),
+        engine=settings.query_engine,
+        query_ids=query_ids,
+    )
+
+
 def generate_report(
     settings: Settings,
     as_of: date,
@@ -83,15 +102,7 @@ def generate_report(
         from chalicelib import aws
 
         s3_client = aws.client("s3")
-    tables, query_ids = fetch_tables(settings, runner)
-    files = build_report(
-        tables,
-        as_of,
-        settings.report_top_n,
-        generated_at=now or datetime.now(UTC),
-        engine=settings.query_engine,
-        query_ids=query_ids,
-    )
+    files = render_report(settings, as_of, runner=runner, now=now)
     result = publish_report(s3_client, settings, files, as_of)
     # One summary line per run: what alarms and dashboards are built on.
     logger.info(

@@ -1,0 +1,55 @@
+"""``gamepipe report``: run the three report queries, render, publish to S3 (and/or a folder)."""
+
+from __future__ import annotations
+
+from datetime import UTC, date, datetime
+from pathlib import Path
+
+import click
+
+from chalicelib import aws
+from chalicelib.reports import ReportFiles, publish_report, render_report
+from chalicelib.settings import Settings
+
+
+def write_local(files: ReportFiles, out: Path) -> Path:
+    """Write every report file into ``out/dt=YYYY-MM-DD/``; return the index.html path."""
+    folder = out / f"dt={files.as_of.isoformat()}"
+    folder.mkdir(parents=True, exist_ok=True)
+    for f in files.files:
+        (folder / f.name).write_bytes(f.body)
+    return folder / "index.html"
+
+
+@click.command()
+@click.option(
+    "--date",
+    "day",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Report date (UTC), default today.",
+)
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    default=None,
+    help="Also write the files to OUT/dt=YYYY-MM-DD/.",
+)
+@click.option(
+    "--publish/--no-publish",
+    default=True,
+    show_default=True,
+    help="Upload to s3://<reports bucket>/reports/dt=YYYY-MM-DD/.",
+)
+def report(day: datetime | None, out: Path | None, publish: bool) -> None:
+    """Render Player Standings, Player Purchases and Guild Membership for a date."""
+    settings = Settings.from_env()
+    as_of: date = day.date() if day else datetime.now(UTC).date()
+    files = render_report(settings, as_of)
+    counts = ", ".join(f"{k}={v}" for k, v in files.row_counts.items())
+    click.echo(f"report {as_of.isoformat()} (engine {settings.query_engine}): {counts}")
+    if out is not None:
+        click.echo(f"wrote {write_local(files, out)}")
+    if publish:
+        result = publish_report(aws.client("s3"), settings, files, as_of)
+        click.echo(f"published {result.index_uri}")
