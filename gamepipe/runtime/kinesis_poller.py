@@ -1,0 +1,339 @@
+"""A local Kinesis event-source mapping: what Lambda's poller does, for an in-process handler.
+
+Per shard: GetShardIterator / GetRecords, build the exact Lambda Kinesis event, invoke the
+function, honour batch size, batching window and the 6 MB payload limit, checkpoint after
+each successful batch (so a restart resumes without loss), and on ``batchItemFailures``
+(ReportBatchItemFailures) redeliver from the lowest failed sequence number. After
+``max_retries`` retries of the same record the rest of the batch goes to a dead-letter
+(as ``DestinationConfig.OnFailure`` would) and the shard moves on.
+
+Shards are polled round-robin in one thread: the handler runs in this process, and on a
+2-core machine threads would buy nothing but lock contention.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import logging
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from gamepipe.runtime.checkpoints import CheckpointStore
+
+log = logging.getLogger(__name__)
+
+Invoke = Callable[[dict[str, Any]], Any]
+DeadLetter = Callable[[str, list[dict[str, Any]], str], None]
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke payload limit
+
+
+@dataclass
+class PollStats:
+    """Counters of one poller's life: records delivered, invocations, failures, dead letters."""
+
+    records_delivered: int = 0
+    invocations: int = 0
+    failed_invocations: int = 0
+    records_dead_lettered: int = 0
+
+
+@dataclass
+class _Shard:
+    shard_id: str
+    iterator: str | None
+    buffer: list[dict[str, Any]] = field(default_factory=list)
+    buffered_since: float | None = None
+    failing_seq: str | None = None
+    attempts: int = 0
+    at_tip: bool = False
+
+    @property
+    def closed(self) -> bool:
+        return self.iterator is None and not self.buffer
+
+
+def lambda_record(
+    record: dict[str, Any], *, shard_id: str, stream_arn: str, region: str, role_arn: str
+) -> dict[str, Any]:
+    """One GetRecords record as the ``Records[]`` item of a Lambda Kinesis event."""
+    arrival = record.get("ApproximateArrivalTimestamp")
+    if isinstance(arrival, datetime):
+        arrival_ts = arrival.timestamp()
+    else:
+        arrival_ts = float(arrival) if arrival is not None else time.time()
+    seq = record["SequenceNumber"]
+    return {
+        "kinesis": {
+            "kinesisSchemaVersion": "1.0",
+            "partitionKey": record["PartitionKey"],
+            "sequenceNumber": seq,
+            "data": base64.b64encode(record["Data"]).decode("ascii"),
+            "approximateArrivalTimestamp": arrival_ts,
+        },
+        "eventSource": "aws:kinesis",
+        "eventVersion": "1.0",
+        "eventID": f"{shard_id}:{seq}",
+        "eventName": "aws:kinesis:record",
+        "invokeIdentityArn": role_arn,
+        "awsRegion": region,
+        "eventSourceARN": stream_arn,
+    }
+
+
+def first_failure(response: Any, sequence_numbers: list[str]) -> int | None:
+    """Index of the first record to redeliver, or None if the whole batch succeeded.
+
+    Lambda's rules: no/empty ``batchItemFailures`` = success; an identifier that is empty
+    or not in the batch fails the whole batch; else redeliver from the lowest one.
+    """
+    failures = response.get("batchItemFailures") if isinstance(response, dict) else None
+    if not failures:
+        return None
+    index = {seq: i for i, seq in enumerate(sequence_numbers)}
+    positions = []
+    for item in failures:
+        ident = item.get("itemIdentifier") if isinstance(item, dict) else None
+        if not ident or ident not in index:
+            return 0
+        positions.append(index[ident])
+    return min(positions)
+
+
+class KinesisPoller:
+    """Polls every shard of one stream and feeds batches to ``invoke`` (the Lambda handler)."""
+
+    def __init__(
+        self,
+        kinesis: Any,
+        stream_name: str,
+        invoke: Invoke,
+        *,
+        checkpoints: CheckpointStore | None = None,
+        checkpoint_path: Any = None,
+        batch_size: int = 100,
+        batch_window: float = 0.0,
+        max_retries: int = 3,
+        starting_position: str = "TRIM_HORIZON",
+        dead_letter: DeadLetter | None = None,
+        function_name: str = "consume_events",
+        poll_interval: float = 0.2,
+        max_payload_bytes: int = MAX_PAYLOAD_BYTES,
+    ) -> None:
+        self.kinesis = kinesis
+        self.stream_name = stream_name
+        self.invoke = invoke
+        self.batch_size = max(1, batch_size)
+        self.batch_window = max(0.0, float(batch_window))
+        self.max_retries = max_retries
+        self.starting_position = starting_position
+        self.dead_letter = dead_letter
+        self.function_name = function_name
+        self.poll_interval = poll_interval
+        self.max_payload_bytes = max_payload_bytes
+        self.stats = PollStats()
+        summary = kinesis.describe_stream_summary(StreamName=stream_name)[
+            "StreamDescriptionSummary"
+        ]
+        self.stream_arn: str = summary["StreamARN"]
+        self.region: str = self.stream_arn.split(":")[3]
+        account = self.stream_arn.split(":")[4]
+        self.role_arn = f"arn:aws:iam::{account}:role/{function_name}-local-role"
+        created = summary.get("StreamCreationTimestamp")
+        created_key = created.isoformat() if isinstance(created, datetime) else str(created)
+        if checkpoints is None and checkpoint_path is not None:
+            checkpoints = CheckpointStore(checkpoint_path, f"{self.stream_arn}@{created_key}")
+        self.checkpoints = checkpoints
+        self._shards: list[_Shard] = []
+        self._start_shards()
+
+    # -- setup -------------------------------------------------------------------------
+    def _start_shards(self) -> None:
+        done = self.checkpoints.load() if self.checkpoints else {}
+        shards: list[dict[str, Any]] = []
+        kwargs: dict[str, Any] = {"StreamName": self.stream_name}
+        while True:
+            page = self.kinesis.list_shards(**kwargs)
+            shards.extend(page["Shards"])
+            token = page.get("NextToken")
+            if not token:
+                break
+            kwargs = {"NextToken": token}
+        for shard in shards:
+            sid = shard["ShardId"]
+            if sid in done:
+                it = self._iterator(sid, "AFTER_SEQUENCE_NUMBER", done[sid])
+            else:
+                it = self._iterator(sid, self.starting_position)
+            self._shards.append(_Shard(sid, it))
+
+    def _iterator(self, shard_id: str, kind: str, seq: str | None = None) -> str | None:
+        kwargs: dict[str, Any] = {
+            "StreamName": self.stream_name,
+            "ShardId": shard_id,
+            "ShardIteratorType": kind,
+        }
+        if seq is not None:
+            kwargs["StartingSequenceNumber"] = seq
+        it: str | None = self.kinesis.get_shard_iterator(**kwargs).get("ShardIterator")
+        return it
+
+    # -- polling -----------------------------------------------------------------------
+    def poll_once(self) -> int:
+        """One round over all shards (read, maybe invoke); returns records read."""
+        read = 0
+        for shard in self._shards:
+            read += self._fetch(shard)
+            if shard.buffer and self._batch_ready(shard):
+                self._deliver(shard)
+        return read
+
+    def _fetch(self, shard: _Shard) -> int:
+        if shard.iterator is None or len(shard.buffer) >= self.batch_size:
+            return 0
+        resp = self.kinesis.get_records(
+            ShardIterator=shard.iterator, Limit=min(10_000, self.batch_size - len(shard.buffer))
+        )
+        shard.iterator = resp.get("NextShardIterator")  # None once a closed shard is read
+        records = resp.get("Records", [])
+        shard.at_tip = not records and int(resp.get("MillisBehindLatest", 0) or 0) == 0
+        if records:
+            if not shard.buffer:
+                shard.buffered_since = time.monotonic()
+            shard.buffer.extend(records)
+        return len(records)
+
+    def _batch_ready(self, shard: _Shard) -> bool:
+        if len(shard.buffer) >= self.batch_size or shard.iterator is None:
+            return True
+        if self.batch_window <= 0 or shard.buffered_since is None:
+            return True
+        return time.monotonic() - shard.buffered_since >= self.batch_window
+
+    def _take_batch(self, shard: _Shard) -> list[dict[str, Any]]:
+        batch: list[dict[str, Any]] = []
+        size = 0
+        for rec in shard.buffer[: self.batch_size]:
+            # base64 grows data by 4/3; ~300 bytes of envelope per record
+            rec_size = len(rec["Data"]) * 4 // 3 + 300
+            if batch and size + rec_size > self.max_payload_bytes:
+                break
+            batch.append(rec)
+            size += rec_size
+        return batch
+
+    def _deliver(self, shard: _Shard) -> None:
+        batch = self._take_batch(shard)
+        seqs = [r["SequenceNumber"] for r in batch]
+        event = {
+            "Records": [
+                lambda_record(
+                    r,
+                    shard_id=shard.shard_id,
+                    stream_arn=self.stream_arn,
+                    region=self.region,
+                    role_arn=self.role_arn,
+                )
+                for r in batch
+            ]
+        }
+        self.stats.invocations += 1
+        try:
+            response = self.invoke(event)
+            failed_at = first_failure(response, seqs)
+            reason = "batchItemFailures"
+        except Exception as exc:  # a raised error fails the whole batch, as in Lambda
+            log.exception("%s raised on %s", self.function_name, shard.shard_id)
+            failed_at, reason = 0, f"{type(exc).__name__}: {exc}"
+        if failed_at is None:
+            self._commit(shard, batch, len(batch))
+            shard.failing_seq, shard.attempts = None, 0
+            return
+        self.stats.failed_invocations += 1
+        self._commit(shard, batch, failed_at)
+        failed_seq = seqs[failed_at]
+        shard.attempts = shard.attempts + 1 if shard.failing_seq == failed_seq else 1
+        shard.failing_seq = failed_seq
+        if shard.attempts > self.max_retries:
+            # retry cap reached: park the rest of the batch in the dead-letter and move on
+            rest = batch[failed_at:]
+            if self.dead_letter is not None:
+                self.dead_letter(shard.shard_id, [self._dl_item(shard, r) for r in rest], reason)
+            self.stats.records_dead_lettered += len(rest)
+            log.warning(
+                "%s: %d records dead-lettered after %d retries (%s)",
+                shard.shard_id,
+                len(rest),
+                self.max_retries,
+                reason,
+            )
+            self._commit(shard, batch, len(batch))
+            shard.failing_seq, shard.attempts = None, 0
+            return
+        # redeliver from the first failed record: re-read it, as Lambda does
+        shard.buffer.clear()
+        shard.buffered_since = None
+        shard.iterator = self._iterator(shard.shard_id, "AT_SEQUENCE_NUMBER", failed_seq)
+
+    def _commit(self, shard: _Shard, batch: list[dict[str, Any]], upto: int) -> None:
+        """Checkpoint ``batch[:upto]`` as done and drop it from the buffer."""
+        if upto <= 0:
+            return
+        del shard.buffer[:upto]
+        shard.buffered_since = time.monotonic() if shard.buffer else None
+        self.stats.records_delivered += upto
+        if self.checkpoints is not None:
+            self.checkpoints.save(shard.shard_id, batch[upto - 1]["SequenceNumber"])
+
+    def _dl_item(self, shard: _Shard, rec: dict[str, Any]) -> dict[str, Any]:
+        return {
+            "data": base64.b64encode(rec["Data"]).decode("ascii"),
+            "shard_id": shard.shard_id,
+            "sequence_number": rec["SequenceNumber"],
+            "partition_key": rec["PartitionKey"],
+            "line": None,
+        }
+
+    # -- loops -------------------------------------------------------------------------
+    def caught_up(self) -> bool:
+        """True when every shard was read to its tip and nothing is pending delivery."""
+        return all(s.closed or (s.at_tip and not s.buffer) for s in self._shards)
+
+    def drain(self, timeout: float = 60.0) -> PollStats:
+        """Poll until every shard is caught up (records put before the call are delivered)."""
+        for s in self._shards:
+            s.at_tip = False  # a tip seen before this call does not count
+        deadline = time.monotonic() + timeout
+        while True:
+            read = self.poll_once()
+            if self.caught_up():
+                return self.stats
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"stream {self.stream_name} not drained after {timeout}s")
+            if read == 0:
+                time.sleep(min(self.poll_interval, 0.05))
+
+    def follow(self, stop: threading.Event | None = None) -> PollStats:
+        """Poll until ``stop`` is set (Ctrl-C ends it too)."""
+        stop = stop or threading.Event()
+        while not stop.is_set():
+            if self.poll_once() == 0:
+                stop.wait(self.poll_interval)
+        return self.stats
+
+
+def s3_dead_letter(s3: Any, bucket: str, prefix: str) -> DeadLetter:
+    """A dead-letter that writes a batch to ``s3://bucket/prefix/dt=.../poller-<shard>-<seq>.ndjson``."""
+
+    def write(shard_id: str, items: list[dict[str, Any]], reason: str) -> None:
+        now = datetime.now(UTC)
+        # deterministic key: the same batch dead-lettered twice overwrites, never duplicates
+        key = f"{prefix}/dt={now:%Y-%m-%d}/poller-{shard_id}-{items[0]['sequence_number']}.ndjson"
+        body = "".join(json.dumps({"reason": reason, **item}) + "\n" for item in items)
+        s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
+
+    return write

@@ -1,0 +1,46 @@
+"""``chalice local`` as a child process on a free port, with the target's environment."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from gamepipe.stack import procs
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def chalice_executable() -> str:
+    """The ``chalice`` script next to the running interpreter (the project's .venv)."""
+    candidate = Path(sys.executable).parent / "chalice"
+    return str(candidate) if candidate.exists() else "chalice"
+
+
+def start_api(
+    env: Mapping[str, str],
+    state_dir: Path,
+    *,
+    stage: str = "local",
+    project_dir: Path = ROOT,
+    timeout: float = 60,
+) -> tuple[subprocess.Popen[bytes], str]:
+    """Start ``chalice local --stage STAGE`` on a free port; return it and its base URL."""
+    port = procs.free_port()
+    child_env = {**os.environ, **env}
+    # no autoreload: the reloader forks a second process that a stop could miss
+    proc = procs.spawn(
+        [chalice_executable(), "local", "--stage", stage, "--port", str(port), "--no-autoreload"],
+        env=child_env,
+        log_path=state_dir / "logs" / "chalice-local.log",
+        cwd=project_dir,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        procs.wait_http(f"{url}/health", timeout=timeout, proc=proc)
+    except BaseException:
+        procs.stop(proc)
+        raise
+    return proc, url

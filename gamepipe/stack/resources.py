@@ -1,0 +1,83 @@
+"""Create the pipeline's resources on any target, idempotently: stream, buckets, Glue catalog."""
+
+from __future__ import annotations
+
+import importlib
+import time
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from chalicelib import aws
+from chalicelib.settings import Settings
+
+
+def ensure_stream(kinesis: Any, name: str, shards: int, *, timeout: float = 60) -> str:
+    """Create the Kinesis stream if missing and wait until ACTIVE; return its ARN."""
+    try:
+        kinesis.create_stream(StreamName=name, ShardCount=shards)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+    deadline = time.monotonic() + timeout
+    while True:
+        summary = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
+        if summary["StreamStatus"] == "ACTIVE":
+            return str(summary["StreamARN"])
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"stream {name} not ACTIVE after {timeout}s")
+        # the boto3 waiter polls every 10 s; locally the stream is ready in well under 1 s
+        time.sleep(0.2)
+
+
+def ensure_bucket(s3: Any, name: str, region: str) -> None:
+    """Create an S3 bucket if it does not exist yet (ours already is fine)."""
+    kwargs: dict[str, Any] = {"Bucket": name}
+    if region != "us-east-1":
+        kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+    try:
+        s3.create_bucket(**kwargs)
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+            raise
+
+
+def ensure_glue(glue: Any, settings: Settings) -> list[str]:
+    """Glue database + the lake tables, via the consumer's glue_catalog (no duplicate DDL)."""
+    try:
+        catalog: Any = importlib.import_module("chalicelib.glue_catalog")
+    except ModuleNotFoundError:
+        catalog = None
+    if catalog is not None and hasattr(catalog, "ensure_tables"):
+        return list(catalog.ensure_tables(glue, settings) or [])
+    # Until glue_catalog lands: the database only; the consumer registers tables itself.
+    try:
+        glue.create_database(DatabaseInput={"Name": settings.glue_database})
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "AlreadyExistsException":
+            raise
+    return []
+
+
+def create_resources(
+    settings: Settings,
+    shards: int = 4,
+    *,
+    kinesis: Any = None,
+    s3: Any = None,
+    glue: Any = None,
+) -> dict[str, Any]:
+    """Stream (``shards`` shards, ACTIVE), data + reports buckets, Glue database and tables."""
+    kinesis = kinesis or aws.client("kinesis")
+    s3 = s3 or aws.client("s3")
+    glue = glue or aws.client("glue")
+    arn = ensure_stream(kinesis, settings.stream_name, shards)
+    for bucket in (settings.data_bucket, settings.reports_bucket):
+        ensure_bucket(s3, bucket, settings.region)
+    tables = ensure_glue(glue, settings)
+    return {
+        "stream_arn": arn,
+        "buckets": [settings.data_bucket, settings.reports_bucket],
+        "glue_database": settings.glue_database,
+        "glue_tables": tables,
+    }

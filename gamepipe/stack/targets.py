@@ -1,0 +1,119 @@
+"""Where the pipeline runs: ``embedded`` (moto), ``localstack`` (+ moto for Glue/Athena), ``aws``.
+
+Starting a target returns only environment variables; the rest of the code reads
+``AWS_ENDPOINT_URL`` / ``AWS_ENDPOINT_URL_<SERVICE>`` through boto3 and ``Settings``.
+Children run in their own process groups so a detached ``gamepipe stack up`` outlives
+its command and ``stop`` ends every process it started (and no other).
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from gamepipe.stack import localstack, procs
+
+FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
+
+
+def local_env(endpoint: str, overrides: dict[str, str] | None = None) -> dict[str, str]:
+    """Env for a local emulator at ``endpoint``: fake credentials, region, per-service overrides."""
+    env = {
+        "AWS_ENDPOINT_URL": endpoint,
+        **FAKE_CREDENTIALS,
+        "AWS_DEFAULT_REGION": os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+    }
+    for service, url in (overrides or {}).items():
+        env[f"AWS_ENDPOINT_URL_{service.upper()}"] = url
+    return env
+
+
+def start_moto(state_dir: Path, *, timeout: float = 30) -> tuple[subprocess.Popen[bytes], int]:
+    """Start ``python -m moto.server`` on a free port (a child, not a thread: no GIL sharing)."""
+    port = procs.free_port()
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    env.update(FAKE_CREDENTIALS)
+    proc = procs.spawn(
+        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        env=env,
+        log_path=state_dir / "logs" / "moto.log",
+    )
+    try:
+        procs.wait_http(f"http://127.0.0.1:{port}/moto-api/", timeout=timeout, proc=proc)
+    except BaseException:
+        procs.stop(proc)
+        raise
+    return proc, port
+
+
+@dataclass
+class Target:
+    """A started (or not yet started) target: its env, the pids and ports it owns."""
+
+    name: str
+    state_dir: Path
+    env: dict[str, str] = field(default_factory=dict)
+    pids: dict[str, int] = field(default_factory=dict)
+    ports: dict[str, int] = field(default_factory=dict)
+    _procs: list[subprocess.Popen[bytes]] = field(default_factory=list, repr=False)
+
+    def start(self) -> dict[str, str]:
+        """Start what this target needs; return the env everything else should use."""
+        self.state_dir.mkdir(parents=True, exist_ok=True)
+        try:
+            self._start()
+        except BaseException:
+            self.stop()
+            raise
+        return self.env
+
+    def _start(self) -> None:
+        if self.name == "aws":
+            self.env = {}  # the caller's own AWS credentials and region
+            return
+        moto_proc, moto_port = start_moto(self.state_dir)
+        self._own("moto", moto_proc, moto_port)
+        moto_url = f"http://127.0.0.1:{moto_port}"
+        if self.name == "embedded":
+            self.env = local_env(moto_url)
+            return
+        port = procs.free_port()
+        ls_proc = localstack.start(port, state_dir=self.state_dir)
+        self._own("localstack", ls_proc, port)
+        # LocalStack's free tier has no Glue/Athena (501): the moto sidecar serves them.
+        self.env = local_env(f"http://127.0.0.1:{port}", {"glue": moto_url, "athena": moto_url})
+
+    def _own(self, name: str, proc: subprocess.Popen[bytes], port: int) -> None:
+        self._procs.append(proc)
+        self.pids[name] = proc.pid
+        self.ports[name] = port
+
+    def stop(self) -> None:
+        """Stop every process this target started (children first started, last stopped)."""
+        for proc in reversed(self._procs):
+            procs.stop(proc)
+        self._procs.clear()
+        for pid in self.pids.values():  # attached from a state file: not our Popen objects
+            if procs.alive(pid):
+                procs.stop_pid(pid)
+        self.pids.clear()
+
+    def __enter__(self) -> Target:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+TARGETS = ("embedded", "localstack", "aws")
+
+
+def make_target(name: str, state_dir: Path) -> Target:
+    """A target by name (see TARGETS); files (logs, LocalStack data) go under ``state_dir``."""
+    if name not in TARGETS:
+        raise ValueError(f"unknown target {name!r}; choose one of {', '.join(TARGETS)}")
+    return Target(name=name, state_dir=state_dir)

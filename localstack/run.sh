@@ -1,0 +1,61 @@
+#!/usr/bin/env bash
+# LocalStack in host mode (no Docker) for this project.
+#   localstack/run.sh install         create localstack/.venv (Python 3.13) + kinesis-mock
+#   localstack/run.sh start [PORT]    start in the foreground; stops it on exit/Ctrl-C (trap)
+#   localstack/run.sh run PORT -- CMD start, wait for health, run CMD with the env, always stop
+# The Python API used by `gamepipe` is gamepipe/stack/localstack.py (same settings).
+set -euo pipefail
+HERE="$(cd "$(dirname "$0")" && pwd)"
+ROOT="$(dirname "$HERE")"
+VENV="$HERE/.venv"
+PY313="${PY313:-}"
+if [[ -z "$PY313" ]]; then
+  if [[ -x /root/.pyenv/versions/3.13.0/bin/python3 ]]; then PY313=/root/.pyenv/versions/3.13.0/bin/python3
+  else PY313="$(command -v python3.13 || true)"; fi
+fi
+
+install() {
+  if [[ -f "$VENV/.installed" ]]; then return 0; fi
+  [[ -n "$PY313" ]] || { echo "python3.13 not found (LocalStack host mode needs 3.13)" >&2; exit 2; }
+  "$PY313" -m venv "$VENV"
+  "$VENV/bin/python" -m pip install -q --upgrade pip
+  "$VENV/bin/python" -m pip install -q -r "$HERE/requirements.txt"
+  # kinesis-mock is otherwise fetched on the first Kinesis call
+  FILESYSTEM_ROOT="$ROOT/.localstack/fs" OVERRIDE_IN_DOCKER=0 \
+    "$VENV/bin/python" -m localstack.cli.lpm install kinesis-mock
+  touch "$VENV/.installed"
+}
+
+ls_env() {
+  local port="$1"
+  export OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="${FILESYSTEM_ROOT:-$ROOT/.localstack/fs}" \
+    GATEWAY_SERVER=hypercorn GATEWAY_LISTEN="127.0.0.1:$port" DNS_ADDRESS=0 \
+    SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 KINESIS_LATENCY=0 \
+    SERVICES="${SERVICES:-s3,kinesis,cloudformation,events,logs,iam,sts}"
+}
+
+wait_health() {
+  local port="$1"
+  for _ in $(seq 1 120); do
+    if curl -fsS "http://127.0.0.1:$port/_localstack/health" >/dev/null 2>&1; then return 0; fi
+    sleep 0.5
+  done
+  echo "LocalStack did not become healthy on port $port" >&2; return 1
+}
+
+cmd="${1:-start}"; shift || true
+case "$cmd" in
+  install) install ;;
+  start)
+    install; port="${1:-4566}"; ls_env "$port"
+    exec "$VENV/bin/python" -m localstack.runtime.main ;;
+  run)
+    install; port="${1:-4566}"; shift; [[ "${1:-}" == "--" ]] && shift
+    ls_env "$port"
+    "$VENV/bin/python" -m localstack.runtime.main >"$ROOT/.localstack/localstack.log" 2>&1 &
+    pid=$!
+    trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT INT TERM
+    wait_health "$port"
+    AWS_ENDPOINT_URL="http://127.0.0.1:$port" "$@" ;;
+  *) echo "usage: $0 install | start [PORT] | run PORT -- CMD..." >&2; exit 2 ;;
+esac
