@@ -1,0 +1,179 @@
+"""Kinesis batch -> typed contract events (one msgspec call per batch) or dead-letter items."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import uuid
+from dataclasses import dataclass, field
+from typing import Any
+
+import msgspec
+
+from chalicelib.contract import EventBase, ValidationFailure, decode_event
+from chalicelib.contract.models import Event
+
+# One decoder for a whole batch joined into a JSON array: ~1 µs/event, validation included.
+_BATCH_DECODER = msgspec.json.Decoder(list[Event])  # type: ignore[valid-type]
+# Namespace of the ids given to stream events that arrived without an event_id.
+EVENT_ID_NAMESPACE = uuid.UUID("6f1d7c52-2a43-4a8e-9d0e-7c1f3b0e5a11")
+
+
+@dataclass(frozen=True, slots=True)
+class KinesisRecord:
+    """One Kinesis record of a Lambda batch, its data already base64-decoded."""
+
+    shard_id: str
+    sequence_number: str
+    data: bytes
+    arrival: float  # approximateArrivalTimestamp, epoch seconds
+    bad_base64: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class DeadLetter:
+    """A line (or whole record) that could not become an event, and why."""
+
+    reason: str
+    data: bytes
+    record: int  # index of the record in the batch
+    line: int | None  # line index inside the record; None = the whole record
+
+
+@dataclass(slots=True)
+class DecodedBatch:
+    """Valid events in batch order, aligned with their raw line, record and line index."""
+
+    records: list[KinesisRecord]
+    events: list[EventBase] = field(default_factory=list)
+    lines: list[bytes] = field(default_factory=list)
+    record_index: list[int] = field(default_factory=list)
+    line_index: list[int] = field(default_factory=list)
+    event_ids: list[str] = field(default_factory=list)
+    dead_letters: list[DeadLetter] = field(default_factory=list)
+    duplicates: int = 0
+
+
+def parse_records(event: dict[str, Any]) -> list[KinesisRecord]:
+    """Extract the records of a Lambda Kinesis event (``{"Records": [...]}``)."""
+    out: list[KinesisRecord] = []
+    for rec in event.get("Records") or []:
+        kin = rec.get("kinesis") or {}
+        # eventID is "shardId-000000000006:<sequence number>".
+        shard_id = str(rec.get("eventID", "")).split(":", 1)[0] or "shard-unknown"
+        raw = kin.get("data", "")
+        try:
+            data, bad = base64.b64decode(raw, validate=True), False
+        except (binascii.Error, ValueError, TypeError):
+            data, bad = str(raw).encode("utf-8", "replace"), True
+        out.append(
+            KinesisRecord(
+                shard_id=shard_id,
+                sequence_number=str(kin.get("sequenceNumber", "")),
+                data=data,
+                arrival=float(kin.get("approximateArrivalTimestamp") or 0.0),
+                bad_base64=bad,
+            )
+        )
+    return out
+
+
+def decode_batch(records: list[KinesisRecord]) -> DecodedBatch:
+    """Split records into NDJSON lines and validate them against the contract.
+
+    Fast path: every line of the batch joined into one JSON array and decoded in one
+    call. If anything in the batch is bad, fall back to one call per line so each bad
+    line gets its own dead-letter reason and the good ones still land.
+    """
+    out = DecodedBatch(records=records)
+    lines: list[bytes] = []
+    rec_idx: list[int] = []
+    line_idx: list[int] = []
+    for r, rec in enumerate(records):
+        if rec.bad_base64:
+            reason = "record data is not valid base64"
+            out.dead_letters.append(DeadLetter(reason, rec.data, r, None))
+            continue
+        parts = rec.data.strip().split(b"\n")
+        if parts == [b""]:
+            out.dead_letters.append(DeadLetter("empty record", rec.data, r, None))
+            continue
+        lines.extend(parts)
+        rec_idx.extend([r] * len(parts))
+        line_idx.extend(range(len(parts)))
+    if not lines:
+        return out
+    events = _decode_all(lines)
+    if events is not None:
+        out.events, out.lines, out.record_index, out.line_index = events, lines, rec_idx, line_idx
+        return out
+    for line, r, i in zip(lines, rec_idx, line_idx, strict=True):
+        if not line.strip():
+            continue  # a blank line between events is not an event
+        reason, event = _decode_one(line)
+        if event is None:
+            out.dead_letters.append(DeadLetter(reason, line, r, i))
+        else:
+            out.events.append(event)
+            out.lines.append(line)
+            out.record_index.append(r)
+            out.line_index.append(i)
+    return out
+
+
+def _decode_all(lines: list[bytes]) -> list[EventBase] | None:
+    joined = b"[" + b",".join(lines) + b"]"
+    try:
+        # msgspec skips unknown fields without checking their UTF-8; the raw line is
+        # stored as the payload string, so the whole batch must be valid UTF-8.
+        joined.decode("utf-8")
+        events: list[EventBase] = _BATCH_DECODER.decode(joined)  # type: ignore[assignment]
+    except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
+        return None
+    # A line holding two comma-separated values would shift the alignment.
+    return events if len(events) == len(lines) else None
+
+
+def _decode_one(line: bytes) -> tuple[str, EventBase | None]:
+    try:
+        line.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        return f"not valid UTF-8: {exc.reason} at byte {exc.start}", None
+    try:
+        return "", decode_event(line)
+    except ValidationFailure as exc:
+        return str(exc), None
+    except ValueError as exc:  # defensive: any other decoding error is bad data too
+        return f"invalid event: {exc}", None
+
+
+def assign_ids_and_dedupe(batch: DecodedBatch) -> DecodedBatch:
+    """Fill missing event_ids deterministically and drop repeated ids (first one kept).
+
+    A missing id becomes a UUIDv5 of (shard, sequence number, line index), so a
+    redelivered batch gives its events the same ids.
+    """
+    ids: list[str | None] = [e.event_id for e in batch.events]
+    if None in ids:
+        for n, eid in enumerate(ids):
+            if eid is None:
+                rec = batch.records[batch.record_index[n]]
+                name = f"{rec.shard_id}:{rec.sequence_number}:{batch.line_index[n]}"
+                ids[n] = str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
+    full: list[str] = ids  # type: ignore[assignment]
+    if len(set(full)) == len(full):
+        batch.event_ids = full
+        return batch
+    seen: set[str] = set()
+    keep = []
+    for n, eid in enumerate(full):
+        if eid not in seen:
+            seen.add(eid)
+            keep.append(n)
+    batch.duplicates += len(full) - len(keep)
+    batch.events = [batch.events[n] for n in keep]
+    batch.lines = [batch.lines[n] for n in keep]
+    batch.record_index = [batch.record_index[n] for n in keep]
+    batch.line_index = [batch.line_index[n] for n in keep]
+    batch.event_ids = [full[n] for n in keep]
+    return batch

@@ -1,0 +1,94 @@
+"""Test helpers of the consumer: Lambda-shaped Kinesis events and lake readers."""
+
+from __future__ import annotations
+
+import base64
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+EVENTS_DIR = Path(__file__).parent / "events" / "kinesis"
+SHARD = "shardId-000000000000"
+
+
+def load_event(name: str) -> dict[str, Any]:
+    """A Lambda Kinesis event stored in tests/events/kinesis/<name>.json."""
+    return json.loads((EVENTS_DIR / name).with_suffix(".json").read_text())  # type: ignore[no-any-return]
+
+
+def ndjson(*events: dict[str, Any]) -> bytes:
+    """One Kinesis record's data: the events as newline-delimited JSON."""
+    return b"\n".join(json.dumps(e).encode() for e in events)
+
+
+def sequence(n: int) -> str:
+    """A Kinesis-like, increasing sequence number."""
+    return f"4959{n:052d}"
+
+
+def kinesis_event(
+    datas: list[bytes], *, shard: str = SHARD, first: int = 0, arrival: float = 1795824000.0
+) -> dict[str, Any]:
+    """A Lambda Kinesis event with increasing sequence numbers (chalice's repeats one)."""
+    return {
+        "Records": [
+            {
+                "kinesis": {
+                    "kinesisSchemaVersion": "1.0",
+                    "partitionKey": "p",
+                    "sequenceNumber": sequence(first + i),
+                    "data": base64.b64encode(d).decode("ascii"),
+                    "approximateArrivalTimestamp": arrival,
+                },
+                "eventSource": "aws:kinesis",
+                "eventVersion": "1.0",
+                "eventID": f"{shard}:{sequence(first + i)}",
+                "eventName": "aws:kinesis:record",
+                "awsRegion": "us-east-1",
+                "eventSourceARN": "arn:aws:kinesis:us-east-1:123456789012:stream/gamepipe-events",
+            }
+            for i, d in enumerate(datas)
+        ]
+    }
+
+
+def renumber(event: dict[str, Any], *, shard: str = SHARD, first: int = 0) -> dict[str, Any]:
+    """Give a chalice-generated Kinesis event distinct, increasing sequence numbers."""
+    for i, rec in enumerate(event["Records"]):
+        rec["kinesis"]["sequenceNumber"] = sequence(first + i)
+        rec["eventID"] = f"{shard}:{sequence(first + i)}"
+    return event
+
+
+def list_keys(s3: Any, bucket: str, prefix: str = "") -> list[str]:
+    """All keys under a prefix, sorted."""
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(o["Key"] for o in page.get("Contents", []))
+    return sorted(keys)
+
+
+def read_table(s3: Any, bucket: str, prefix: str) -> pa.Table:
+    """All Parquet files under a prefix as one Arrow table, with a ``dt`` column."""
+    parts = []
+    for key in list_keys(s3, bucket, prefix):
+        if not key.endswith(".parquet"):
+            continue
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        t = pq.read_table(io.BytesIO(body))
+        dt = key.split("dt=")[1].split("/")[0]
+        parts.append(t.append_column("dt", pa.array([dt] * t.num_rows, pa.string())))
+    return pa.concat_tables(parts) if parts else pa.table({})
+
+
+def read_deadletters(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
+    """Every dead-letter line under a prefix."""
+    out = []
+    for key in list_keys(s3, bucket, prefix):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        out.extend(json.loads(line) for line in body.splitlines() if line)
+    return out
