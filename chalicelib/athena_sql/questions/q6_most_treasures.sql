@@ -1,0 +1,15 @@
+-- Question 6: Which player found the most treasures?
+-- Answer: every player tied for the most find_treasure events (ordered by userid).
+-- count(DISTINCT event_id) counts a resent event once.
+WITH treasures AS (
+    SELECT userid,
+           count(DISTINCT event_id) AS treasures
+    FROM character_events
+    WHERE event_type = 'find_treasure'
+    GROUP BY userid
+)
+SELECT userid,
+       treasures
+FROM treasures
+WHERE treasures = (SELECT max(treasures) FROM treasures)
+ORDER BY userid

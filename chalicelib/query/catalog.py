@@ -1,0 +1,123 @@
+"""What the local engine may read: tables, column types and REGISTERED partitions' files.
+
+Read from Glue (moto, LocalStack-less setups and AWS alike) or, for benchmarks over a
+local lake, from a directory laid out like the S3 lake. As in Athena, only registered
+partitions are visible; files are listed once per catalog load so warm queries do not
+re-list S3.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlparse
+
+from chalicelib.tables import PARTITION_KEY, TABLES
+
+
+@dataclass(frozen=True)
+class Partition:
+    """One registered partition: its key values and the data files under its location."""
+
+    values: tuple[str, ...]
+    location: str
+    files: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class TableInfo:
+    """A table as the catalog describes it."""
+
+    name: str
+    columns: tuple[tuple[str, str], ...]  # (name, Glue type), storage order
+    partition_keys: tuple[tuple[str, str], ...]
+    location: str
+    partitions: tuple[Partition, ...]
+
+    @property
+    def all_columns(self) -> dict[str, str]:
+        """Column name -> Glue type, data columns then partition keys (Athena's order)."""
+        return dict(self.columns + self.partition_keys)
+
+
+def load_glue_catalog(database: str, glue_client: Any, s3_client: Any) -> dict[str, TableInfo]:
+    """Every table of ``database`` with its registered partitions and their files."""
+    tables: dict[str, TableInfo] = {}
+    for page in glue_client.get_paginator("get_tables").paginate(DatabaseName=database):
+        for table in page["TableList"]:
+            sd = table.get("StorageDescriptor", {})
+            keys = tuple((k["Name"].lower(), k["Type"]) for k in table.get("PartitionKeys", []))
+            partitions: list[Partition] = []
+            if keys:
+                pages = glue_client.get_paginator("get_partitions").paginate(
+                    DatabaseName=database, TableName=table["Name"]
+                )
+                for ppage in pages:
+                    for part in ppage["Partitions"]:
+                        location = part["StorageDescriptor"]["Location"]
+                        files = list_data_files(location, s3_client)
+                        partitions.append(Partition(tuple(part["Values"]), location, files))
+            else:
+                location = sd.get("Location", "")
+                partitions.append(Partition((), location, list_data_files(location, s3_client)))
+            name = table["Name"].lower()
+            tables[name] = TableInfo(
+                name=name,
+                columns=tuple((c["Name"].lower(), c["Type"]) for c in sd.get("Columns", [])),
+                partition_keys=keys,
+                location=sd.get("Location", ""),
+                partitions=tuple(sorted(partitions, key=lambda p: p.values)),
+            )
+    return tables
+
+
+def load_lake_catalog(root: str | Path) -> dict[str, TableInfo]:
+    """The five lake tables read from a local directory ``<root>/<table>/dt=YYYY-MM-DD/``.
+
+    Every ``dt=`` directory counts as registered: the directory plays Glue's part.
+    """
+    root_path = Path(root)
+    tables: dict[str, TableInfo] = {}
+    for table in TABLES.values():
+        base = root_path / table.name
+        partitions = []
+        for part_dir in sorted(base.glob(f"{PARTITION_KEY}=*")):
+            value = part_dir.name.split("=", 1)[1]
+            location = str(part_dir)
+            partitions.append(Partition((value,), location, list_data_files(location, None)))
+        tables[table.name] = TableInfo(
+            name=table.name,
+            columns=tuple((c.name, c.type) for c in table.columns),
+            partition_keys=((PARTITION_KEY, "string"),),
+            location=str(base),
+            partitions=tuple(partitions),
+        )
+    return tables
+
+
+def list_data_files(location: str, s3_client: Any) -> tuple[str, ...]:
+    """Data files directly under ``location`` (s3://, file:// or a path), as Athena reads them.
+
+    Athena skips names starting with '_' or '.' (e.g. _SUCCESS) and does not recurse.
+    """
+    parsed = urlparse(location)
+    if parsed.scheme in ("s3", "s3a", "s3n"):
+        prefix = parsed.path.lstrip("/")
+        prefix = prefix if prefix.endswith("/") or not prefix else prefix + "/"
+        found: list[str] = []
+        paginator = s3_client.get_paginator("list_objects_v2")
+        for page in paginator.paginate(Bucket=parsed.netloc, Prefix=prefix, Delimiter="/"):
+            for obj in page.get("Contents", []):
+                name = obj["Key"][len(prefix) :]
+                if name and not name.startswith(("_", ".")) and obj.get("Size", 1) > 0:
+                    found.append(f"s3://{parsed.netloc}/{obj['Key']}")
+        return tuple(sorted(found))
+    directory = Path(parsed.path if parsed.scheme == "file" else location)
+    if not directory.is_dir():
+        return ()
+    return tuple(
+        str(p)
+        for p in sorted(directory.iterdir())
+        if p.is_file() and not p.name.startswith(("_", ".")) and p.stat().st_size > 0
+    )

@@ -1,0 +1,186 @@
+"""The oracle: the 7 answers and 3 reports computed in plain Python from the ground truth.
+
+Independent of the SQL on purpose (no SQL, DuckDB or pyarrow): it reads the generator's
+truth file (every event SENT), drops what the contract rejects, counts each event_id once
+(first occurrence) and applies the same semantics and ordering as the SQL files:
+rankings by metric descending then userid ascending; "the player who..." returns every
+player tied for first; a player's guild and stats are those of their latest event by
+event_ts, ties broken by the larger event_id.
+"""
+
+from __future__ import annotations
+
+import json
+from collections import Counter, defaultdict
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from chalicelib.contract import ValidationFailure, validate_event
+
+ITEMS = ("potion", "shield", "sword")
+STATS_TYPES = frozenset({"level_up", "take_potion"})  # plus enemy_attack carrying stats
+TOP_N = 10
+
+
+@dataclass(frozen=True)
+class _Event:
+    """An accepted event reduced to what the answers need."""
+
+    event_type: str
+    userid: str
+    event_ts: datetime
+    event_id: str
+    fields: dict[str, Any]
+
+
+def load_truth(path: str | Path) -> list[dict[str, Any]]:
+    """Read the generator's truth NDJSON (one object per event sent; other lines skipped)."""
+    events: list[dict[str, Any]] = []
+    with open(path, encoding="utf-8") as fh:
+        for line in fh:
+            if not line.strip():
+                continue
+            try:
+                obj = json.loads(line)
+            except ValueError:
+                continue  # a deliberately malformed body: the API rejects it too
+            if isinstance(obj, dict):
+                events.append(obj)
+    return events
+
+
+def accepted_events(events: Iterable[dict[str, Any]]) -> list[_Event]:
+    """Events the contract accepts, each event_id once (its first occurrence)."""
+    seen: set[str] = set()
+    kept: list[_Event] = []
+    for raw in events:
+        try:
+            typed = validate_event(raw)
+        except ValidationFailure:
+            continue
+        event_id = typed.event_id
+        if event_id is not None:
+            if event_id in seen:
+                continue
+            seen.add(event_id)
+        kept.append(
+            _Event(
+                event_type=str(raw["event_type"]),
+                userid=typed.userid,
+                event_ts=typed.event_ts,
+                event_id=event_id or "",
+                fields={f: getattr(typed, f) for f in typed.__struct_fields__},
+            )
+        )
+    return kept
+
+
+def compute_answers(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The 7 answers in the answers-JSON shape (see chalicelib.query.answers)."""
+    accepted = accepted_events(events)
+    purchased = dict.fromkeys(ITEMS, 0)
+    for ev in accepted:
+        if ev.event_type.startswith("purchase_"):
+            purchased[ev.fields["item_type"]] += ev.fields["amount_purchased"]
+    max_level: dict[str, int] = {}
+    for ev in _stats_rows(accepted):
+        max_level[ev.userid] = max(max_level.get(ev.userid, 0), ev.fields["level"])
+    defeats = _count(accepted, "defeat_enemy")
+    return {
+        "q1": purchased,
+        "q2": {g: n for g, n in _guild_members(accepted)},
+        "q3": _ranked(max_level)[:TOP_N],
+        "q4": _ranked(defeats)[:TOP_N],
+        "q5": _tied_first(_count(accepted, "take_potion")),
+        "q6": _tied_first(_count(accepted, "find_treasure")),
+        "q7": len({ev.userid for ev in accepted if ev.event_type == "enemy_attack"}),
+    }
+
+
+def compute_reports(events: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+    """The 3 reports as lists of row dicts, in the SQL's column names and row order."""
+    accepted = accepted_events(events)
+    latest: dict[str, _Event] = {}
+    for ev in _stats_rows(accepted):
+        if ev.userid not in latest or _later(ev, latest[ev.userid]):
+            latest[ev.userid] = ev
+    standings = [
+        {
+            "userid": ev.userid,
+            "level": ev.fields["level"],
+            "attack": ev.fields["attack"],
+            "defense": ev.fields["defense"],
+            "health": ev.fields["health"],
+        }
+        for ev in latest.values()
+    ]
+    standings.sort(key=lambda r: (-r["level"], r["userid"]))
+
+    bought: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ITEMS, 0))
+    gold: Counter[str] = Counter()
+    for ev in accepted:
+        if ev.event_type.startswith("purchase_"):
+            amount = ev.fields["amount_purchased"]
+            bought[ev.userid][ev.fields["item_type"]] += amount
+            gold[ev.userid] += ev.fields["price"] * amount
+    purchases = [
+        {
+            "userid": user,
+            "swords": items["sword"],
+            "shields": items["shield"],
+            "potions": items["potion"],
+            "gold_spent": gold[user],
+        }
+        for user, items in bought.items()
+    ]
+    purchases.sort(key=lambda r: (-r["gold_spent"], r["userid"]))
+
+    guilds = [{"guild_name": g, "members": n} for g, n in _guild_members(accepted)]
+    return {
+        "player_standings": standings,
+        "player_purchases": purchases,
+        "guild_membership": guilds,
+    }
+
+
+def _stats_rows(accepted: list[_Event]) -> list[_Event]:
+    # character_stats: level ups, potions, and enemy attacks that carry the stats.
+    return [
+        ev
+        for ev in accepted
+        if ev.event_type in STATS_TYPES
+        or (ev.event_type == "enemy_attack" and ev.fields.get("level") is not None)
+    ]
+
+
+def _later(a: _Event, b: _Event) -> bool:
+    return (a.event_ts, a.event_id) > (b.event_ts, b.event_id)
+
+
+def _guild_members(accepted: list[_Event]) -> list[tuple[str, int]]:
+    current: dict[str, _Event] = {}
+    for ev in accepted:
+        if ev.event_type == "join_guild" and (
+            ev.userid not in current or _later(ev, current[ev.userid])
+        ):
+            current[ev.userid] = ev
+    members = Counter(ev.fields["guild_name"] for ev in current.values())
+    return sorted(members.items(), key=lambda kv: (-kv[1], kv[0]))
+
+
+def _count(accepted: list[_Event], event_type: str) -> dict[str, int]:
+    return dict(Counter(ev.userid for ev in accepted if ev.event_type == event_type))
+
+
+def _ranked(metric: dict[str, int]) -> list[list[Any]]:
+    return [[u, n] for u, n in sorted(metric.items(), key=lambda kv: (-kv[1], kv[0]))]
+
+
+def _tied_first(metric: dict[str, int]) -> list[list[Any]]:
+    if not metric:
+        return []
+    best = max(metric.values())
+    return [[u, n] for u, n in sorted(metric.items()) if n == best]
