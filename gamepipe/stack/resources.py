@@ -48,9 +48,12 @@ def ensure_glue(glue: Any, settings: Settings) -> list[str]:
         catalog: Any = importlib.import_module("chalicelib.glue_catalog")
     except ModuleNotFoundError:
         catalog = None
-    if catalog is not None and hasattr(catalog, "ensure_tables"):
-        return list(catalog.ensure_tables(glue, settings) or [])
-    # Until glue_catalog lands: the database only; the consumer registers tables itself.
+    if catalog is not None and hasattr(catalog, "ensure_catalog"):
+        from chalicelib.tables import TABLES
+
+        catalog.ensure_catalog(glue, settings)
+        return list(TABLES)
+    # Without the consumer's catalog module: the database only.
     try:
         glue.create_database(DatabaseInput={"Name": settings.glue_database})
     except ClientError as exc:

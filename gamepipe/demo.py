@@ -1,0 +1,283 @@
+"""``gamepipe demo``: the whole pipeline on one machine, started and stopped by one command.
+
+Target up -> resources -> ``chalice local`` -> generator over real HTTP -> local Kinesis
+trigger (in-process consumer) -> the 7 questions -> reports -> where everything is.
+Everything started here is stopped here (also on error or Ctrl-C) unless ``--keep``.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import click
+
+from gamepipe.stack import state
+from gamepipe.stack.targets import TARGETS, Target
+
+ROOT = Path(__file__).resolve().parents[1]
+QUESTIONS = {
+    "q1": "How many swords, shields and potions were purchased?",
+    "q2": "How many members are in each guild?",
+    "q3": "What are the levels of the top 10 players?",
+    "q4": "How many enemies did each player defeat? (top 10)",
+    "q5": "Which player used the most potions?",
+    "q6": "Which player found the most treasures?",
+    "q7": "How many players were attacked by an enemy?",
+}
+HEADERS = {
+    "q1": ("item", "purchased"),
+    "q2": ("guild", "members"),
+    "q3": ("userid", "level"),
+    "q4": ("userid", "defeats"),
+    "q5": ("userid", "potions"),
+    "q6": ("userid", "treasures"),
+}
+
+
+@dataclass
+class DemoOptions:
+    """What ``gamepipe demo`` was asked to do."""
+
+    target: str = "embedded"
+    users: int = 100
+    events: int = 1000
+    seed: int = 42
+    bad_fraction: float | None = None
+    truth: Path | None = None
+    answers_json: Path | None = None
+    keep: bool = False
+    shards: int = 4
+    stage: str = "local"
+    reports: bool = True
+    run_dir: Path | None = None
+    drain_timeout: float = 300.0
+
+
+@dataclass
+class DemoResult:
+    """What the demo produced and where it put it."""
+
+    answers: dict[str, Any]
+    locations: dict[str, str] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    consumer: dict[str, int] = field(default_factory=dict)
+    reports: dict[str, Any] | None = None
+
+
+def plain(value: Any) -> Any:
+    """JSON-ready copy: Decimal sums (DuckDB's SUM of BIGINT) become int, tuples lists."""
+    if isinstance(value, Decimal):
+        return int(value) if value == value.to_integral_value() else float(value)
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [plain(v) for v in value]
+    return value
+
+
+def format_table(headers: tuple[str, str], rows: list[list[Any]]) -> str:
+    """A plain two-column text table."""
+    body = [(str(a), str(b)) for a, b in rows] or [("(none)", "")]
+    w0 = max(len(headers[0]), *(len(r[0]) for r in body))
+    w1 = max(len(headers[1]), *(len(r[1]) for r in body))
+    lines = [f"  {headers[0]:<{w0}}  {headers[1]:>{w1}}", f"  {'-' * w0}  {'-' * w1}"]
+    lines += [f"  {a:<{w0}}  {b:>{w1}}" for a, b in body]
+    return "\n".join(lines)
+
+
+def format_answers(answers: dict[str, Any]) -> str:
+    """The 7 answers as titled text tables."""
+    out = []
+    for q, title in QUESTIONS.items():
+        out.append(f"{q.upper()}. {title}")
+        value = answers.get(q)
+        if q == "q7":
+            out.append(f"  {value}")
+        elif isinstance(value, dict):
+            out.append(format_table(HEADERS[q], [[k, v] for k, v in value.items()]))
+        else:
+            out.append(format_table(HEADERS[q], list(value or [])))
+        out.append("")
+    return "\n".join(out)
+
+
+def generator_argv(url: str, opts: DemoOptions, truth: Path) -> list[str]:
+    """The ``gamepipe generate`` command line for the demo's workload over HTTP."""
+    argv = [
+        sys.executable, "-m", "gamepipe.cli", "generate",
+        "--url", url,
+        "--users", str(opts.users),
+        "--events", str(opts.events),
+        "--seed", str(opts.seed),
+        "--truth", str(truth),
+    ]  # fmt: skip
+    if opts.bad_fraction is not None:
+        argv += ["--bad-fraction", str(opts.bad_fraction)]
+    return argv
+
+
+@contextlib.contextmanager
+def _step(result: DemoResult, name: str) -> Iterator[None]:
+    click.echo(f"--> {name} ...", err=True)
+    start = time.perf_counter()
+    yield
+    result.timings[name] = round(time.perf_counter() - start, 3)
+    click.echo(f"    {name}: {result.timings[name]:.2f}s", err=True)
+
+
+def run_demo(opts: DemoOptions) -> DemoResult:
+    """Run the demo end to end; stop whatever it started unless ``opts.keep``."""
+    from chalicelib import aws
+    from chalicelib.settings import Settings
+    from gamepipe.runtime.lambda_host import load_app, stage_environment
+    from gamepipe.runtime.mapping import make_poller
+    from gamepipe.stack import procs
+    from gamepipe.stack.api import start_api
+    from gamepipe.stack.resources import create_resources
+
+    run_dir = opts.run_dir or state.STATE_DIR / "runs" / datetime.now(UTC).strftime(
+        "%Y%m%dT%H%M%SZ"
+    )
+    run_dir.mkdir(parents=True, exist_ok=True)
+    truth = opts.truth or run_dir / "truth.ndjson"
+    result = DemoResult(answers={})
+    target = Target(name=opts.target, state_dir=run_dir)
+    kept = False
+    try:
+        with _step(result, f"start target {opts.target}"):
+            env = target.start()
+            os.environ.update(env)
+            os.environ.update(stage_environment(stage=opts.stage))
+            aws.reset()
+            settings = Settings.from_env()
+        with _step(result, "create resources"):
+            created = create_resources(settings, shards=opts.shards)
+        with _step(result, "start chalice local"):
+            api_proc, url = start_api(env, run_dir, stage=opts.stage)
+            target._own("api", api_proc, int(url.rsplit(":", 1)[1]))
+        app = load_app(stage=opts.stage)
+        poller = make_poller(app, settings, run_dir / "checkpoints")
+        with _step(result, "generate + ingest over HTTP (consumer running)"):
+            # the trigger runs while the generator sends, as Lambda would
+            stop = threading.Event()
+            follower = threading.Thread(target=poller.follow, args=(stop,), daemon=True)
+            follower.start()
+            try:
+                gen_log = run_dir / "logs" / "generator.log"
+                with open(gen_log, "wb") as log:
+                    rc = subprocess.run(
+                        generator_argv(url, opts, truth),
+                        env={**os.environ},
+                        stdout=log,
+                        stderr=subprocess.STDOUT,
+                        check=False,
+                    ).returncode
+                if rc != 0:
+                    tail = gen_log.read_text(errors="replace")[-2000:]
+                    raise click.ClickException(f"generator failed (exit {rc}):\n{tail}")
+            finally:
+                stop.set()
+                follower.join()
+        with _step(result, "drain stream through the consumer"):
+            stats = poller.drain(timeout=opts.drain_timeout)
+            result.consumer = dict(stats.__dict__)
+        with _step(result, "answer the 7 questions"):
+            from chalicelib.query.answers import collect_answers
+
+            result.answers = plain(collect_answers(settings))
+        if opts.answers_json:
+            opts.answers_json.parent.mkdir(parents=True, exist_ok=True)
+            opts.answers_json.write_text(json.dumps(result.answers, indent=2) + "\n")
+        if opts.reports:
+            with _step(result, "write reports"):
+                result.reports = _write_reports(settings)
+        result.locations = {
+            "lake tables": f"{settings.tables_root}/<table>/dt=YYYY-MM-DD/",
+            "dead letters": f"s3://{settings.data_bucket}/{settings.deadletter_prefix}/",
+            "reports": str((result.reports or {}).get("index_uri") or "(not written)"),
+            "glue database": f"{created['glue_database']} ({len(created['glue_tables'])} tables)",
+            "stream": created["stream_arn"],
+            "API": f"{url}/v1/events",
+            "truth file": str(truth),
+            "answers json": str(opts.answers_json or "(not written)"),
+            "run dir (logs, checkpoints)": str(run_dir),
+            **{k: v for k, v in env.items() if k.startswith("AWS_ENDPOINT_URL")},
+        }
+        if opts.keep and opts.target != "aws":
+            state.save(
+                {
+                    "target": opts.target,
+                    "stage": opts.stage,
+                    "state_dir": str(run_dir),
+                    "env": env,
+                    "pids": dict(target.pids),
+                    "order": list(target.pids),
+                    "ports": dict(target.ports),
+                    "api_url": url,
+                    "started_at": time.time(),
+                }
+            )
+            kept = True
+        return result
+    finally:
+        if not kept:
+            target.stop()
+        for pid in target.pids.values():  # belt and braces: nothing we started may linger
+            if not kept and procs.alive(pid):
+                procs.stop_pid(pid)
+
+
+def _write_reports(settings: Any) -> dict[str, Any] | None:
+    """Render and publish the three reports (REPORTS' module) for today, UTC."""
+    try:
+        from chalicelib.reports.handlers import generate_report
+    except ImportError:
+        return None
+    _files, published = generate_report(settings, datetime.now(UTC).date())
+    return dict(published.to_dict())
+
+
+@click.command()
+@click.option("--target", type=click.Choice(TARGETS), default="embedded", show_default=True)
+@click.option("--users", default=100, show_default=True, help="Players.")
+@click.option("--events", default=1000, show_default=True, help="Events to send.")
+@click.option("--seed", default=42, show_default=True, help="Generator seed.")
+@click.option("--bad-fraction", type=float, default=None, help="Share of invalid events.")
+@click.option("--truth", type=click.Path(path_type=Path), default=None, help="Truth NDJSON.")
+@click.option("--answers-json", type=click.Path(path_type=Path), default=None)
+@click.option("--keep", is_flag=True, help="Leave the stack up (gamepipe stack down stops it).")
+@click.option("--shards", default=4, show_default=True, help="Kinesis shards.")
+@click.option("--stage", default="local", show_default=True, help="Chalice stage (env vars).")
+@click.option("--reports/--no-reports", default=True, help="Render and publish the reports.")
+def demo(**kwargs: Any) -> None:
+    """Run the whole pipeline locally and print the 7 answers."""
+    opts = DemoOptions(**kwargs)
+    if opts.keep and state.running(state.load()):
+        raise click.ClickException("a stack is already up; `gamepipe stack down` first")
+    result = run_demo(opts)
+    click.echo("")
+    click.echo(format_answers(result.answers))
+    click.echo("Where everything is:")
+    for name, where in result.locations.items():
+        click.echo(f"  {name:<28} {where}")
+    c = result.consumer
+    click.echo(
+        f"\nconsumer: {c.get('records_delivered', 0)} records in {c.get('invocations', 0)} "
+        f"invocations, {c.get('failed_invocations', 0)} failed, "
+        f"{c.get('records_dead_lettered', 0)} dead-lettered"
+    )
+    click.echo("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
+    if opts.keep:
+        click.echo("stack left running: `gamepipe stack status`, `gamepipe stack down`")
