@@ -5,19 +5,22 @@ own, whatever state the ingest and consumer work is in.
 
 from __future__ import annotations
 
+import base64
 import contextlib
 import io
 import json
 import random
+import socket
 import uuid
 from collections import defaultdict
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
+import pytest
 
 from chalicelib.contract import ValidationFailure, validate_event
 from chalicelib.tables import TABLES
@@ -247,3 +250,71 @@ def register_partition(
                 "StorageDescriptor": {"Location": f"s3://{bucket}/{prefix}/{table}/dt={dt}/"},
             },
         )
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextlib.contextmanager
+def moto_server_env() -> Iterator[str]:
+    """A moto server on a free port with the environment pointing boto3 (and DuckDB) at it."""
+    from moto.server import ThreadedMotoServer
+
+    from chalicelib import aws
+
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    env = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    with pytest.MonkeyPatch.context() as mp:
+        for name in (
+            "AWS_SESSION_TOKEN",
+            "AWS_PROFILE",
+            "AWS_ENDPOINT_URL_S3",
+            "AWS_ENDPOINT_URL_GLUE",
+        ):
+            mp.delenv(name, raising=False)
+        for name, value in env.items():
+            mp.setenv(name, value)
+        aws.reset()
+        try:
+            yield endpoint
+        finally:
+            server.stop()
+            aws.reset()
+
+
+def kinesis_batches(
+    records: list[tuple[str, bytes]], *, batch_size: int = 100, shard: str = "shardId-000000000000"
+) -> Iterator[dict[str, Any]]:
+    """Lambda Kinesis events (``{"Records": [...]}``) carrying ``records`` in order."""
+    for start in range(0, len(records), batch_size):
+        chunk = records[start : start + batch_size]
+        out = []
+        for i, (key, data) in enumerate(chunk, start):
+            seq = f"{49_600_000_000_000_000_000 + i:056d}"
+            out.append(
+                {
+                    "eventSource": "aws:kinesis",
+                    "eventID": f"{shard}:{seq}",
+                    "awsRegion": "us-east-1",
+                    "kinesis": {
+                        "kinesisSchemaVersion": "1.0",
+                        "partitionKey": key,
+                        "sequenceNumber": seq,
+                        "data": base64.b64encode(data).decode(),
+                        "approximateArrivalTimestamp": 1764194400.0 + i / 1000,
+                    },
+                }
+            )
+        yield {"Records": out}
