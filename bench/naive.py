@@ -174,3 +174,81 @@ def write_ndjson(lines: Iterable[bytes], path: str | Path) -> Path:
             fh.write(line)
             fh.write(b"\n")
     return p
+
+
+# --- lake profile (for the cost model) ----------------------------------------------------
+
+
+def _route(ev: dict[str, Any]) -> list[str]:
+    """Tables an event lands in (the lead's routing: enemy_attack with stats also in stats)."""
+    from chalicelib.tables import TABLES
+
+    out = [
+        t.name
+        for t in TABLES.values()
+        if ev["event_type"] in t.event_types
+        and (t.name != "character_stats" or ev["event_type"] != "enemy_attack" or "level" in ev)
+    ]
+    return out
+
+
+def lake_tables_from_pylist(ndjson_lines: Iterable[bytes]) -> dict[str, pa.Table]:
+    """Naive routing of events into the five lake tables (typed columns, ``payload`` JSON)."""
+    from chalicelib.tables import TABLES
+
+    rows: dict[str, list[dict[str, Any]]] = {name: [] for name in TABLES}
+    for line in ndjson_lines:
+        ev = _loads(line)
+        for name in _route(ev):
+            if name == "events":
+                rows[name].append(
+                    {**ev, "payload": line.decode() if isinstance(line, bytes) else line}
+                )
+            else:
+                rows[name].append(ev)
+    arrow_type = {
+        "string": pa.string(),
+        "bigint": pa.int64(),
+        "timestamp": pa.timestamp("us", "UTC"),
+    }
+    tables = {}
+    for name, table in TABLES.items():
+        cols = {}
+        for col in table.columns:
+            values = [r.get(col.name) for r in rows[name]]
+            if col.type == "timestamp":
+                cols[col.name] = pa.array(values, pa.string()).cast(arrow_type["timestamp"])
+            else:
+                cols[col.name] = pa.array(values, arrow_type[col.type])
+        tables[name] = pa.table(cols)
+    return tables
+
+
+def lake_profile(ndjson_lines: list[bytes]) -> dict[str, Any]:
+    """Snappy Parquet bytes per event: per table and per column (compressed, from metadata)."""
+    n = len(ndjson_lines)
+    json_bytes = sum(len(x) for x in ndjson_lines)
+    out: dict[str, Any] = {"events": n, "json_bytes_per_event": json_bytes / n, "tables": {}}
+    total = 0
+    for name, table in lake_tables_from_pylist(ndjson_lines).items():
+        sink = io.BytesIO()
+        pq.write_table(table, sink, compression="snappy")
+        size = len(sink.getvalue())
+        total += size
+        meta = pq.ParquetFile(io.BytesIO(sink.getvalue())).metadata
+        per_col: dict[str, float] = {}
+        for rg in range(meta.num_row_groups):
+            group = meta.row_group(rg)
+            for c in range(group.num_columns):
+                col = group.column(c)
+                per_col[col.path_in_schema] = (
+                    per_col.get(col.path_in_schema, 0) + col.total_compressed_size
+                )
+        rows = max(table.num_rows, 1)
+        out["tables"][name] = {
+            "rows_per_event": table.num_rows / n,
+            "file_bytes_per_row": size / rows,
+            "column_bytes_per_row": {k: v / rows for k, v in per_col.items()},
+        }
+    out["lake_bytes_per_event"] = total / n
+    return out

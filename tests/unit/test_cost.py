@@ -1,0 +1,225 @@
+"""Unit tests of the AWS cost model (pure arithmetic; no AWS, no benchmarks)."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+from click.testing import CliRunner
+
+from gamepipe import cost
+from gamepipe.cost import Inputs, build_inputs, estimate
+
+
+def _line(est: cost.Estimate, service: str, startswith: str) -> cost.CostLine:
+    return next(x for x in est.lines if x.service == service and x.item.startswith(startswith))
+
+
+def test_shards_sized_by_records_or_bytes_whichever_binds() -> None:
+    # GIVEN write rates on either side of the 1,000 records/s and 1 MB/s shard limits
+    # WHEN / THEN the shard count is the larger of the two needs, never below the minimum
+    assert cost.shards_needed(0, 0) == 1
+    assert cost.shards_needed(1000, 0) == 1
+    assert cost.shards_needed(1001, 0) == 2
+    assert cost.shards_needed(10, 2_500_000) == 3
+    assert cost.shards_needed(10, 10, min_shards=4) == 4
+
+
+def test_vcpu_share_is_proportional_to_memory_up_to_one_core() -> None:
+    # GIVEN Lambda's 1 vCPU at 1,769 MB
+    # THEN half the memory gives half a core and more memory does not speed one thread up
+    assert cost.vcpu_share(1769 / 2) == pytest.approx(0.5)
+    assert cost.vcpu_share(10_240) == 1.0
+
+
+def test_consumer_batches_full_batches_when_busy_one_per_record_when_sparse() -> None:
+    # GIVEN a busy stream (many records per window) and a nearly idle one
+    busy = cost.consumer_batches(1e9, lanes=1, window_s=1, max_records_per_batch=1000)
+    sparse = cost.consumer_batches(100, lanes=4, window_s=1, max_records_per_batch=1000)
+    # THEN busy -> records / batch size; sparse -> about one invocation per record
+    assert busy == pytest.approx(1e9 / 1000)
+    assert sparse == pytest.approx(100, rel=0.01)
+    # AND a longer batching window means fewer, fuller batches
+    moderate = cost.consumer_batches(1e6, lanes=2, window_s=1, max_records_per_batch=10_000)
+    windowed = cost.consumer_batches(1e6, lanes=2, window_s=60, max_records_per_batch=10_000)
+    assert windowed < moderate / 10
+
+
+def test_known_inputs_give_known_lines() -> None:
+    # GIVEN 100M events/day of 350 B sent 100 per REST request, one player per request
+    inp = Inputs(events_per_day=1e8, avg_bytes=350, ingest="rest", events_per_request=100)
+    # WHEN the model runs
+    est = estimate(inp)
+    # THEN API Gateway bills one request per 100 events at $3.50 per million
+    api = _line(est, "API Gateway", "REST")
+    assert api.quantity == pytest.approx(1e6)
+    assert api.usd_per_day == pytest.approx(3.50)
+    # AND each 35,000-byte Kinesis record costs two 25 KB PUT payload units
+    units = _line(est, "Kinesis", "PUT payload units")
+    assert units.quantity == pytest.approx(2e6)
+    assert units.usd_per_day == pytest.approx(2e6 * 0.014e-6)
+    # AND the shard-hours follow the peak: 3x average of 1,157 records/s x 35 KB = 1.2 MB/s
+    assert est.derived["shards"] == 2
+    assert _line(est, "Kinesis", "shard-hours").usd_per_day == pytest.approx(2 * 24 * 0.015)
+
+
+def test_storage_is_retention_days_of_parquet() -> None:
+    # GIVEN a fixed 200 B of Parquet per event and 30 days retained
+    inp = Inputs(events_per_day=1e9, lake_bytes_per_event=200, retention_days=30)
+    est = estimate(inp)
+    # THEN 6,000 GB are stored, billed per day at the monthly GB price
+    line = _line(est, "S3", "storage")
+    assert line.quantity == pytest.approx(6000)
+    assert line.usd_per_day == pytest.approx(6000 * 0.023 / cost.DAYS_PER_MONTH)
+
+
+def test_athena_bills_the_ten_megabyte_minimum_on_tiny_tables() -> None:
+    # GIVEN so few events that every query scans less than 10 MB, and only one query run/day
+    inp = Inputs(events_per_day=1000, query_runs_per_day=1, report_runs_per_day=0)
+    est = estimate(inp)
+    # THEN Athena bills exactly 7 queries x 10 MB
+    line = _line(est, "Athena", "data scanned")
+    assert line.quantity == pytest.approx(7 * 10e6 / 1e12)
+
+
+@pytest.mark.parametrize("preset", sorted(cost.PRESETS))
+def test_breakdown_sums_to_the_total(preset: str) -> None:
+    # GIVEN any preset and volume
+    for n in cost.DEFAULT_VOLUMES:
+        inp, _ = build_inputs(n, 350, preset)
+        est = estimate(inp)
+        # THEN lines and the per-service breakdown both add up to the total
+        assert sum(x.usd_per_day for x in est.lines) == pytest.approx(est.usd_per_day)
+        assert sum(est.by_service().values()) == pytest.approx(est.usd_per_day)
+        assert est.usd_per_million_events == pytest.approx(est.usd_per_day / (n / 1e6))
+        assert all(x.usd_per_day >= 0 for x in est.lines)
+
+
+@pytest.mark.parametrize("preset", sorted(cost.PRESETS))
+def test_cost_grows_with_volume_and_event_size(preset: str) -> None:
+    # GIVEN growing volumes and growing events
+    totals = [
+        estimate(build_inputs(n, 350, preset)[0]).usd_per_day for n in (1e5, 1e6, 1e7, 1e8, 1e9)
+    ]
+    sizes = [estimate(build_inputs(1e8, b, preset)[0]).usd_per_day for b in (200, 400, 800, 1600)]
+    # THEN the bill never shrinks
+    assert totals == sorted(totals)
+    assert sizes == sorted(sizes)
+
+
+def test_http_api_is_cheaper_than_rest_and_direct_is_cheapest() -> None:
+    # GIVEN the same load through the three ingest paths
+    usd = {
+        path: estimate(Inputs(events_per_day=1e8, ingest=path)).usd_per_day
+        for path in ("rest", "http", "direct")
+    }
+    # THEN REST > HTTP > direct PutRecords (no API Gateway, no ingest Lambda)
+    assert usd["rest"] > usd["http"] > usd["direct"]
+
+
+def test_recommended_settings_meet_the_goal_at_100m_per_day() -> None:
+    # GIVEN the recommended production settings and the documented default figures
+    inp, _ = build_inputs(1e8, 350, "recommended")
+    # THEN the model gives at most $0.10 per million events, well under the deployed preset
+    rec = estimate(inp).usd_per_million_events
+    dep = estimate(build_inputs(1e8, 350, "deployed")[0]).usd_per_million_events
+    assert rec <= cost.GOAL_USD_PER_MILLION
+    assert rec < dep / 5
+
+
+def test_compaction_cuts_athena_s3_gets() -> None:
+    # GIVEN many small files per day, queried with and without hourly compaction
+    base = Inputs(events_per_day=1e8, batch_window_s=1)
+    gets = [
+        _line(estimate(i), "S3", "GETs by Athena").quantity
+        for i in (base, Inputs(events_per_day=1e8, batch_window_s=1, compaction_interval_h=1))
+    ]
+    # THEN compaction reads far fewer objects
+    assert gets[1] < gets[0] / 10
+
+
+def test_every_price_has_a_source_and_date() -> None:
+    # GIVEN the one price table
+    # THEN each price is positive, from an aws.amazon.com pricing page, and dated
+    for key, price in cost.PRICES.items():
+        assert price.value > 0, key
+        assert price.source.startswith("https://aws.amazon.com/"), key
+        assert price.as_of, key
+
+
+def test_load_measured_picks_the_pipeline_figures_not_the_references(tmp_path) -> None:
+    # GIVEN a bench.run JSON holding the consumer, its references and the ingest handler
+    data = {
+        "date": "2026-11-28 05:00 UTC",
+        "figures": [
+            {"bench": "consumer", "name": "DuckDB ceiling events/s", "unit": "events/s",
+             "values": [900_000.0]},
+            {"bench": "consumer", "name": "naive from_pylist events/s", "unit": "events/s",
+             "values": [150_000.0]},
+            {"bench": "consumer", "name": "consumer core events/s (100k)", "unit": "events/s",
+             "values": [300_000.0, 500_000.0, 400_000.0]},
+            {"bench": "ingest", "name": "batched HTTP events/s via chalice local",
+             "unit": "events/s", "values": [9000.0]},
+            {"bench": "ingest", "name": "ingest handler µs/event", "unit": "µs/event",
+             "values": [6.0]},
+            {"bench": "queries", "name": "q1 ms", "unit": "ms", "values": []},
+        ],
+    }  # fmt: skip
+    path = tmp_path / "latest.json"
+    path.write_text(json.dumps(data))
+    # WHEN the measured inputs are loaded
+    measured = cost.load_measured(path)
+    # THEN the consumer's own median and the handler's µs/event are used, with their source
+    assert measured["consumer_events_per_s"][0] == 400_000.0
+    assert "consumer core" in measured["consumer_events_per_s"][1]
+    assert measured["ingest_us_per_event"][0] == 6.0
+    # AND a missing file means no measured inputs (documented defaults apply)
+    assert cost.load_measured(tmp_path / "nope.json") == {}
+
+
+def test_overrides_win_over_measured_and_preset() -> None:
+    # GIVEN a preset value, a measured value and a command-line override for the same field
+    inp, sources = build_inputs(
+        1e6, 350, "recommended",
+        measured={"batch_window_s": (5.0, "bench")},
+        overrides={"batch_window_s": 30.0, "batch_size": None},
+    )  # fmt: skip
+    # THEN the command line wins and unset overrides leave the preset alone
+    assert inp.batch_window_s == 30.0
+    assert sources["batch_window_s"] == "command line"
+    assert inp.batch_size == cost.PRESETS["recommended"]["batch_size"]
+
+
+@pytest.mark.parametrize(
+    ("text", "value"), [("1M", 1e6), ("100m", 1e8), ("1B", 1e9), ("2.5e7", 2.5e7), ("1_000", 1e3)]
+)
+def test_parse_volume(text: str, value: float) -> None:
+    # GIVEN human volumes THEN they parse to events per day
+    assert cost.parse_volume(text) == value
+
+
+def test_cli_json_has_three_default_volumes_and_totals() -> None:
+    # GIVEN the click command with no volume
+    result = CliRunner().invoke(cost.cost, ["--no-bench", "--format", "json"])
+    # THEN it prints the 1M, 100M and 1B estimates with consistent totals
+    assert result.exit_code == 0, result.output
+    doc = json.loads(result.output)
+    vols = [e["events_per_day"] for e in doc["estimates"]]
+    assert vols == [1e6, 1e8, 1e9]
+    for e in doc["estimates"]:
+        assert math.isclose(sum(x["usd_per_day"] for x in e["lines"]), e["usd_per_day"])
+    assert "athena_tb_scanned" in doc["prices"]
+
+
+def test_cli_markdown_and_bad_volume() -> None:
+    # GIVEN one volume in markdown, then an invalid volume
+    runner = CliRunner()
+    md = runner.invoke(
+        cost.cost, ["--no-bench", "--events-per-day", "100M", "--format", "markdown"]
+    )
+    bad = runner.invoke(cost.cost, ["--no-bench", "--events-per-day", "lots"])
+    # THEN markdown has the summary table; the bad volume is a usage error
+    assert md.exit_code == 0, md.output
+    assert "| 100M |" in md.output
+    assert bad.exit_code == 2
