@@ -28,7 +28,7 @@ class PublishResult:
     def to_dict(self) -> dict[str, Any]:
         """JSON-friendly form (the Lambda handlers' reply)."""
         return {"bucket": self.bucket, "prefix": self.prefix, "keys": list(self.keys),
-                "index": self.index_uri}  # fmt: skip
+                "index_uri": self.index_uri}  # fmt: skip
 
 
 def day_prefix(as_of: date) -> str:

@@ -136,7 +136,7 @@ def test_on_demand_handler_takes_a_date_and_is_idempotent(chalice_client):
     client.lambda_.invoke("report_now", {"date": "2026-01-05"})
     response = client.lambda_.invoke("report_now", {"date": "2026-01-05"})
     # THEN there is one set of five objects for that day
-    assert response.payload["index"] == f"s3://{bucket}/reports/dt=2026-01-05/index.html"
+    assert response.payload["index_uri"] == f"s3://{bucket}/reports/dt=2026-01-05/index.html"
     assert len(_objects(s3, bucket)) == 5
 
 
