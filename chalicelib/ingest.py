@@ -212,18 +212,22 @@ def group_records(
 
 
 def encode_records(
-    events: Iterable[Mapping[str, Any]], info: ClientInfo, now: datetime | None = None
+    events: Iterable[Any], info: ClientInfo, now: datetime | None = None
 ) -> list[tuple[str, bytes]]:
-    """Encode event dicts exactly as the API writes them: NDJSON records keyed by userid.
+    """Encode events exactly as the API writes them: NDJSON records keyed by userid.
 
     No validation: callers that want it validate first (the generator's direct-to-stream
-    mode deliberately sends invalid events so the consumer's dead-letter path runs).
+    mode deliberately sends invalid events so the consumer's dead-letter path runs). A
+    value that is not an object is written as is, under a placeholder partition key.
     """
     stamp = _Stamp.build(info, now)
     lines = []
     for ev in events:
-        data, _ = _line_from_dict(dict(ev), stamp)
-        lines.append((_partition_key(ev.get("userid")), data))
+        if isinstance(ev, Mapping):
+            data, _ = _line_from_dict(dict(ev), stamp)
+            lines.append((_partition_key(ev.get("userid")), data))
+        else:
+            lines.append((_FALLBACK_PARTITION_KEY, _encoder.encode(ev)))
     records, _ = group_records(lines)
     return records
 

@@ -1,0 +1,202 @@
+"""``gamepipe generate``: send plausible game events to the API or straight to the stream."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import time
+from collections.abc import Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
+from dataclasses import asdict, dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import click
+import msgspec
+from tqdm import tqdm
+
+from gamepipe.generator.model import DEFAULT_START, parse_weights
+from gamepipe.generator.sender import BatchResult, Target, open_target
+from gamepipe.generator.stream import Generated
+from gamepipe.generator.stream import generate as generate_stream
+
+
+@dataclass
+class Summary:
+    """Totals of one run (printed, and written with --summary-json)."""
+
+    target: str
+    sent: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    failed: int = 0
+    invalid_generated: int = 0  # bad events mixed in on purpose (--bad-fraction)
+    resent: int = 0  # repeats of an earlier event_id (--resend-fraction)
+    batches: int = 0
+    seconds: float = 0.0
+
+    @property
+    def events_per_second(self) -> float:
+        """Sent events per wall-clock second."""
+        return self.sent / self.seconds if self.seconds else 0.0
+
+    def to_dict(self) -> dict[str, Any]:
+        """Fields plus the rate, for JSON output."""
+        return {**asdict(self), "events_per_second": round(self.events_per_second, 1)}
+
+    def add(self, r: BatchResult) -> None:
+        """Count one batch's result."""
+        self.sent += r.sent
+        self.accepted += r.accepted
+        self.rejected += r.rejected
+        self.failed += r.failed
+        self.batches += 1
+
+
+def _batches(items: Iterator[Generated], size: int) -> Iterator[list[Generated]]:
+    while batch := list(itertools.islice(items, size)):
+        yield batch
+
+
+def run(
+    target: Target,
+    stream: Iterator[Generated],
+    *,
+    batch_size: int,
+    concurrency: int,
+    truth: IO[bytes] | None,
+    summary: Summary,
+    progress: tqdm | None = None,
+) -> Summary:
+    """Send the stream in batches with up to ``concurrency`` in flight; fill ``summary``."""
+    encoder = msgspec.json.Encoder()
+    started = time.perf_counter()
+    in_flight: set[Future[BatchResult]] = set()
+
+    def collect(done: set[Future[BatchResult]]) -> None:
+        for fut in done:
+            result = fut.result()
+            summary.add(result)
+            if progress is not None:
+                progress.update(result.sent)
+
+    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
+        for batch in _batches(stream, batch_size):
+            events = [g.event for g in batch]
+            summary.invalid_generated += sum(g.bad_reason is not None for g in batch)
+            summary.resent += sum(g.resend for g in batch)
+            if truth is not None:
+                # One line per event sent, exactly as sent (bad ones and resends too).
+                truth.write(b"".join(encoder.encode(e) + b"\n" for e in events))
+            if len(in_flight) >= concurrency:
+                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                collect(done)
+            in_flight.add(pool.submit(target.send, events))
+        collect(set(wait(in_flight).done))
+    summary.seconds = time.perf_counter() - started
+    return summary
+
+
+def _parse_start(value: str) -> datetime:
+    ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    if ts.tzinfo is None:
+        raise click.BadParameter("needs a timezone, e.g. 2021-08-06T00:00:00Z")
+    return ts
+
+
+@click.command(name="generate")
+@click.option("--users", default=100, show_default=True, help="Number of players.")
+@click.option("--events", default=1000, show_default=True, help="Events to send (all kinds).")
+@click.option("--seed", default=42, show_default=True, help="Random seed (same seed, same events).")
+@click.option(
+    "--weights",
+    default="",
+    help="Event-type weights over the defaults, e.g. purchase_sword=1,level_up=0.5 (0 disables).",
+)
+@click.option("--batch-size", default=100, show_default=True, help="Events per request/batch.")
+@click.option("--concurrency", default=4, show_default=True, help="Batches in flight.")
+@click.option(
+    "--target",
+    required=True,
+    help="http://host:port of the API, or kinesis://<stream> to write the stream directly.",
+)
+@click.option("--bad-fraction", default=0.0, show_default=True, help="Share of invalid events.")
+@click.option("--resend-fraction", default=0.02, show_default=True, help="Share of resends.")
+@click.option(
+    "--truth", type=click.Path(dir_okay=False, path_type=Path), help="Write sent events (NDJSON)."
+)
+@click.option(
+    "--start",
+    default=DEFAULT_START.strftime("%Y-%m-%dT%H:%M:%SZ"),
+    show_default=True,
+    help="Time of the first event (UTC).",
+)
+@click.option("--days", default=1.0, show_default=True, help="Days the events are spread over.")
+@click.option("--quiet", is_flag=True, help="No progress bar or text summary.")
+@click.option(
+    "--summary-json", type=click.Path(dir_okay=False, path_type=Path), help="Write the summary."
+)
+def generate(
+    users: int,
+    events: int,
+    seed: int,
+    weights: str,
+    batch_size: int,
+    concurrency: int,
+    target: str,
+    bad_fraction: float,
+    resend_fraction: float,
+    truth: Path | None,
+    start: str,
+    days: float,
+    quiet: bool,
+    summary_json: Path | None,
+) -> None:
+    """Generate plausible game events and send them (deterministic for a seed)."""
+    try:
+        parsed_weights = parse_weights(weights)
+        sink = open_target(target)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc)) from None
+    if batch_size < 1 or batch_size > 500:
+        raise click.BadParameter("--batch-size must be 1..500 (the API's limit)")
+    stream = generate_stream(
+        users,
+        events,
+        seed,
+        weights=parsed_weights,
+        start=_parse_start(start),
+        days=days,
+        bad_fraction=bad_fraction,
+        resend_fraction=resend_fraction,
+    )
+    summary = Summary(target=target)
+    progress = tqdm(total=events, unit="ev", disable=quiet, leave=False)
+    truth_file = truth.open("wb") if truth else None
+    try:
+        run(
+            sink,
+            stream,
+            batch_size=batch_size,
+            concurrency=concurrency,
+            truth=truth_file,
+            summary=summary,
+            progress=progress,
+        )
+    finally:
+        progress.close()
+        sink.close()
+        if truth_file:
+            truth_file.close()
+    if summary_json:
+        summary_json.write_text(json.dumps(summary.to_dict(), indent=2) + "\n")
+    if not quiet:
+        click.echo(
+            f"sent {summary.sent:,}  accepted {summary.accepted:,}  rejected {summary.rejected:,}"
+            f"  failed {summary.failed:,}  (invalid generated {summary.invalid_generated:,},"
+            f" resent {summary.resent:,})  in {summary.seconds:.2f} s"
+            f" = {summary.events_per_second:,.0f} events/s"
+        )
+    if summary.failed:
+        raise SystemExit(1)
