@@ -28,6 +28,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from bench.common import Figure
+
 try:  # orjson is the reference in FINDINGS.md; msgspec (a core dependency) parses as fast.
     import orjson
 
@@ -252,3 +254,34 @@ def lake_profile(ndjson_lines: list[bytes]) -> dict[str, Any]:
         }
     out["lake_bytes_per_event"] = total / n
     return out
+
+
+def reference_figures(
+    ndjson_lines: list[bytes],
+    *,
+    bench: str,
+    repeats: int = 3,
+    threads: int = 2,
+    workdir: str | Path | None = None,
+) -> dict[str, Figure]:
+    """Measure both references on ``ndjson_lines``: events/s figures keyed "naive", "duckdb".
+
+    A script computes its ratios against these in the same run, e.g.
+    ``Figure(bench, "consumer / naive", "ratio", [c / n for c, n in zip(mine, naive.values)])``.
+    """
+    import tempfile
+
+    n = len(ndjson_lines)
+    naive = Figure(bench, f"naive {JSON_LIB}+from_pylist events/s ({n:,})", "events/s",
+                   note=f"bench.naive.naive_from_pylist, {JSON_LIB} loads")  # fmt: skip
+    duck = Figure(bench, f"DuckDB read_json→COPY parquet events/s ({n:,})", "events/s",
+                  note=f"bench.naive.duckdb_ceiling, {threads} threads (ceiling)")  # fmt: skip
+    with tempfile.TemporaryDirectory(dir=workdir) as tmp:
+        src = write_ndjson(ndjson_lines, Path(tmp) / "in.ndjson")
+        for i in range(repeats):
+            start = time.perf_counter()
+            naive_from_pylist(ndjson_lines)
+            naive.values.append(n / (time.perf_counter() - start))
+            res = duckdb_ceiling(src, Path(tmp) / f"out{i}", threads)
+            duck.values.append(res.events_per_s)
+    return {"naive": naive, "duckdb": duck}

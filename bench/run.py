@@ -230,7 +230,7 @@ def run_suite(
             results.append(ScriptResult(name, "not available", error=f"bench/{name}.py not found"))
             continue
         res = ScriptResult(name, "ok")
-        runs = []
+        runs: list[list[Figure]] = []
         for i in range(repeat):
             left = timeout
             if budget is not None:

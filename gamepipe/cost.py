@@ -32,7 +32,10 @@ class Price:
     as_of: str
 
 
-_CHECKED = "2025 list price; re-checked against stored copies of the pricing pages 2026-11-28"
+_CHECKED = (
+    "AWS list price as published in 2025; cross-checked 2026-11-28 against stored copies of"
+    " the pricing pages (not fetched live)"
+)
 # Public us-east-1 list prices, first volume tier, no free tier, no discounts (Savings Plans,
 # EDP). They may have changed since: check the source URL before quoting a figure.
 PRICES: dict[str, Price] = {
@@ -802,7 +805,8 @@ def cost(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--events-per-day") from exc
     measured = {} if no_bench else load_measured(bench_json)
-    ests, sources = [], {}
+    ests: list[Estimate] = []
+    sources: dict[str, str] = {}
     for n in days:
         inp, sources = build_inputs(n, avg_bytes, preset, measured, overrides)
         ests.append(estimate(inp))
