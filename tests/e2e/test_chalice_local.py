@@ -1,0 +1,190 @@
+"""The ingest API over real HTTP: ``chalice local`` in front of a moto server's Kinesis."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import boto3
+import pytest
+import requests
+from click.testing import CliRunner
+from moto.server import ThreadedMotoServer
+
+from gamepipe.generator import generate_events
+from gamepipe.generator.cli import generate as generate_cmd
+from tests.helpers_ingest import FAKE_ENV, load_events, ndjson_lines
+
+pytestmark = pytest.mark.e2e
+
+ROOT = Path(__file__).resolve().parents[2]
+CHALICE = Path(sys.executable).parent / "chalice"
+STREAM = "gamepipe-events"  # the stream name .chalice/config.json gives every stage
+VALID = load_events("valid")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _wait_http(url: str, timeout: float = 30.0) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            if requests.get(url, timeout=1).status_code == 200:
+                return
+        except requests.ConnectionError:
+            pass
+        time.sleep(0.1)
+    raise TimeoutError(f"{url} did not come up in {timeout} s")
+
+
+@pytest.fixture(scope="module")
+def moto_url() -> Iterator[str]:
+    port = _free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        server.stop()
+
+
+@pytest.fixture(scope="module")
+def kinesis(moto_url: str) -> Any:
+    client = boto3.client(
+        "kinesis",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+    client.create_stream(StreamName=STREAM, ShardCount=2)
+    return client
+
+
+@pytest.fixture(scope="module")
+def api_url(moto_url: str, kinesis: Any) -> Iterator[str]:
+    """``chalice local --stage local`` on a free port, its AWS calls going to moto."""
+    port = _free_port()
+    env = {**os.environ, **FAKE_ENV, "AWS_ENDPOINT_URL": moto_url}
+    proc = subprocess.Popen(
+        [
+            str(CHALICE),
+            "local",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--stage",
+            "local",
+            "--no-autoreload",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        start_new_session=True,  # so the whole group can be stopped
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        try:
+            _wait_http(url + "/health")
+        except TimeoutError:
+            proc.kill()
+            pytest.fail(f"chalice local did not start: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+        yield url
+    finally:
+        if proc.poll() is None:
+            os.killpg(proc.pid, signal.SIGTERM)
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(proc.pid, signal.SIGKILL)
+                proc.wait()
+
+
+def _stream_events(kinesis: Any) -> list[tuple[str, dict[str, Any]]]:
+    out = []
+    for shard in kinesis.list_shards(StreamName=STREAM)["Shards"]:
+        it = kinesis.get_shard_iterator(
+            StreamName=STREAM, ShardId=shard["ShardId"], ShardIteratorType="TRIM_HORIZON"
+        )["ShardIterator"]
+        for rec in kinesis.get_records(ShardIterator=it, Limit=10_000)["Records"]:
+            out += [(rec["PartitionKey"], ev) for ev in ndjson_lines(rec["Data"])]
+    return out
+
+
+def test_batch_over_http_lands_in_the_stream(api_url: str, kinesis: Any):
+    # GIVEN 200 generated events from 20 players, with a player-chosen event_id each
+    events = list(generate_events(20, 200, seed=1, resend_fraction=0))
+    # WHEN posted in one request over real HTTP
+    response = requests.post(
+        api_url + "/v1/events",
+        json={"events": events},
+        headers={"User-Agent": "e2e-test/1.0"},
+        timeout=30,
+    )
+    # THEN all are accepted and each is in the stream under its player's key
+    assert response.status_code == 200, response.text
+    assert response.json()["accepted"] == 200
+    landed = {ev["event_id"]: (key, ev) for key, ev in _stream_events(kinesis)}
+    for sent in events:
+        key, ev = landed[sent["event_id"]]
+        assert key == sent["userid"]
+        assert ev["user_agent"] == "e2e-test/1.0"
+        assert ev["host"] == api_url.removeprefix("http://")
+        assert {k: ev[k] for k in sent} == sent  # the client's fields, extras included
+
+
+def test_single_event_route_over_http(api_url: str, kinesis: Any):
+    body = {"userid": "user-0777", "description": "found a gem"}
+    response = requests.post(api_url + "/v1/events/find_treasure", json=body, timeout=30)
+    assert response.status_code == 200, response.text
+    (event_id,) = response.json()["event_ids"]
+    mine = [ev for _, ev in _stream_events(kinesis) if ev["event_id"] == event_id]
+    assert len(mine) == 1 and mine[0]["userid"] == "user-0777"
+
+
+@pytest.mark.parametrize(
+    ("data", "content_type", "status"),
+    [
+        (b'{"events": [', "application/json", 400),
+        (json.dumps({"events": [VALID["find_treasure"]]}), "text/plain", 415),
+        (json.dumps({"events": [VALID["find_treasure"]] * 501}), "application/json", 413),
+    ],
+)
+def test_client_errors_over_http(api_url: str, data: Any, content_type: str, status: int):
+    response = requests.post(
+        api_url + "/v1/events", data=data, headers={"Content-Type": content_type}, timeout=30
+    )
+    assert response.status_code == status
+
+
+def test_generator_cli_against_the_api(api_url: str, kinesis: Any, tmp_path: Path):
+    # GIVEN the generator with 10 % invalid events, 4 requests in flight
+    before = len(_stream_events(kinesis))
+    summary = tmp_path / "summary.json"
+    args = ["--users", "25", "--events", "600", "--seed", "3", "--batch-size", "50",
+            "--concurrency", "4", "--target", api_url, "--bad-fraction", "0.1",
+            "--summary-json", str(summary), "--quiet"]  # fmt: skip
+    # WHEN it runs
+    result = CliRunner().invoke(generate_cmd, args)
+    # THEN the API accepted the valid ones, rejected exactly the invalid ones, and the
+    # stream grew by the accepted count
+    assert result.exit_code == 0, result.output
+    data = json.loads(summary.read_text())
+    assert data["sent"] == 600 and data["failed"] == 0
+    assert data["rejected"] == data["invalid_generated"] > 0
+    assert data["accepted"] == 600 - data["rejected"]
+    assert len(_stream_events(kinesis)) - before == data["accepted"]
