@@ -62,6 +62,7 @@ def translate(
     if known_functions:
         _reject_unknown_functions(tree, known_functions)
     _sum_integers_as_bigint(tree)
+    _exact_distinct_counts(tree)
     try:
         return tree.sql("duckdb", unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:
@@ -136,6 +137,13 @@ def _sum_integers_as_bigint(tree: exp.Expr) -> None:
             continue
         target = node.parent if isinstance(node.parent, exp.Window) else node
         target.replace(exp.cast(target.copy(), exp.DataType.Type.BIGINT))
+
+
+def _exact_distinct_counts(tree: exp.Expr) -> None:
+    # DuckDB's HyperLogLog was ~9% off on 20k values; Athena's approx_distinct has a 2.3%
+    # standard error. An exact count is always within Athena's error and cheap at our sizes.
+    for node in list(tree.find_all(exp.ApproxDistinct)):
+        node.replace(exp.Count(this=exp.Distinct(expressions=[node.this.copy()])))
 
 
 def _sqlglot_types(columns: Mapping[str, str]) -> dict[str, str]:

@@ -1,0 +1,60 @@
+"""The SQL files: one statement each, a question header, resolvable names, DDL == tables.py."""
+
+from __future__ import annotations
+
+import pytest
+import sqlglot
+
+from chalicelib.query import resolve_sql
+from chalicelib.query.sql_files import QUESTION_NAMES, REPORT_NAMES, SQL_ROOT, render_ddl
+from chalicelib.settings import Settings
+from chalicelib.tables import TABLES
+
+ALL_FILES = sorted(SQL_ROOT.glob("*/*.sql"))
+
+
+def test_every_folder_has_its_files() -> None:
+    # GIVEN the SQL tree THEN it has 5 DDL, 7 questions, 3 reports and the seed's 7 queries
+    counts = {
+        d: len(list((SQL_ROOT / d).glob("*.sql"))) for d in ("ddl", "questions", "reports", "seed")
+    }
+    assert counts == {"ddl": 5, "questions": 7, "reports": 3, "seed": 7}
+
+
+@pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_one_statement_with_a_header_comment(path) -> None:
+    # GIVEN a SQL file
+    text = path.read_text()
+    # THEN it starts with a comment saying what it answers and holds exactly one statement
+    assert text.startswith("-- ")
+    if path.parent.name != "ddl":  # sqlglot's Athena parser does not take Hive DDL options
+        statements = [s for s in sqlglot.parse(text, read="athena") if s is not None]
+        assert len(statements) == 1
+
+
+@pytest.mark.parametrize("name", QUESTION_NAMES + REPORT_NAMES)
+def test_names_resolve(name: str) -> None:
+    # WHEN resolving a short name THEN it is that statement's file, not the seed's
+    sql = resolve_sql(name)
+    assert sql.startswith("-- Question " + name[1:] + ":") or sql.startswith("-- Report:")
+
+
+def test_seed_and_sql_text_resolve() -> None:
+    # GIVEN the seed alias and raw SQL THEN both resolve (the latter unchanged minus ';')
+    assert "Sum(level) AS player_level" in resolve_sql("seed/q3")
+    assert resolve_sql("SELECT 1;") == "SELECT 1"
+    with pytest.raises(KeyError, match="q9"):
+        resolve_sql("q9")
+
+
+@pytest.mark.parametrize("table", sorted(TABLES))
+def test_ddl_matches_tables_py(table: str) -> None:
+    # GIVEN the DDL file rendered for the default settings
+    sql = render_ddl(table, Settings())
+    # WHEN reading its column list and partition key
+    body = sql.split(f"CREATE EXTERNAL TABLE IF NOT EXISTS {table} (", 1)[1].split("\n)", 1)[0]
+    columns = [tuple(line.strip().rstrip(",").split()) for line in body.strip().splitlines()]
+    # THEN columns and types are chalicelib/tables.py's, in order, partitioned by dt string
+    assert columns == [(c.name, c.type) for c in TABLES[table].columns]
+    assert "PARTITIONED BY (dt string)" in sql and "STORED AS PARQUET" in sql
+    assert f"LOCATION 's3://gamepipe-data/tables/{table}/'" in sql
