@@ -219,3 +219,13 @@ def test_scheduled_date_is_the_events_utc_date():
     assert scheduled_date({"time": "2026-11-28T23:30:00-02:00"}) == date(2026, 11, 29)
     with pytest.raises(ValueError):
         scheduled_date({})
+
+
+def test_on_demand_rejects_a_bad_date_before_any_query():
+    # GIVEN an on-demand event with a date that is not YYYY-MM-DD
+    from chalicelib.reports import handle_on_demand
+    from chalicelib.settings import Settings
+
+    # WHEN it is handled THEN it fails fast (no query, no S3 call: none is set up here)
+    with pytest.raises(ValueError):
+        handle_on_demand({"date": "28/11/2026"}, Settings())
