@@ -69,3 +69,7 @@ package: $(STAMP) ## chalice package (SAM template + zip) into build/package
 
 clean: ## Remove build outputs (keeps .venv)
 	rm -rf build out .pytest_cache .ruff_cache .mypy_cache
+
+.PHONY: report
+report: $(STAMP) ## Render + publish the 3 reports (DATE=YYYY-MM-DD, default today UTC) and write them to out/reports
+	$(BIN)/gamepipe report $(if $(DATE),--date $(DATE)) --out out/reports
