@@ -117,11 +117,13 @@ def generator_argv(url: str, opts: DemoOptions, truth: Path) -> list[str]:
     """The ``gamepipe generate`` command line for the demo's workload over HTTP."""
     argv = [
         sys.executable, "-m", "gamepipe.cli", "generate",
-        "--url", url,
+        "--target", url,
         "--users", str(opts.users),
         "--events", str(opts.events),
         "--seed", str(opts.seed),
         "--truth", str(truth),
+        "--quiet",
+        "--summary-json", str(truth.parent / "generator-summary.json"),
     ]  # fmt: skip
     if opts.bad_fraction is not None:
         argv += ["--bad-fraction", str(opts.bad_fraction)]
@@ -141,7 +143,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
     """Run the demo end to end; stop whatever it started unless ``opts.keep``."""
     from chalicelib import aws
     from chalicelib.settings import Settings
-    from gamepipe.runtime.lambda_host import load_app, stage_environment
+    from gamepipe.runtime.lambda_host import load_app, stage_environment, with_log
     from gamepipe.runtime.mapping import make_poller
     from gamepipe.stack import procs
     from gamepipe.stack.api import start_api
@@ -169,6 +171,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
             target._own("api", api_proc, int(url.rsplit(":", 1)[1]))
         app = load_app(stage=opts.stage)
         poller = make_poller(app, settings, run_dir / "checkpoints")
+        poller.invoke = with_log(poller.invoke, run_dir / "logs" / "consume_events.log")
         with _step(result, "generate + ingest over HTTP (consumer running)"):
             # the trigger runs while the generator sends, as Lambda would
             stop = threading.Event()
@@ -215,6 +218,9 @@ def run_demo(opts: DemoOptions) -> DemoResult:
             "run dir (logs, checkpoints)": str(run_dir),
             **{k: v for k, v in env.items() if k.startswith("AWS_ENDPOINT_URL")},
         }
+        (run_dir / "demo.json").write_text(
+            json.dumps({"pids": target.pids, "locations": result.locations}, indent=2)
+        )
         if opts.keep and opts.target != "aws":
             state.save(
                 {
@@ -261,6 +267,7 @@ def _write_reports(settings: Any) -> dict[str, Any] | None:
 @click.option("--shards", default=4, show_default=True, help="Kinesis shards.")
 @click.option("--stage", default="local", show_default=True, help="Chalice stage (env vars).")
 @click.option("--reports/--no-reports", default=True, help="Render and publish the reports.")
+@click.option("--run-dir", type=click.Path(path_type=Path), default=None, hidden=True)
 def demo(**kwargs: Any) -> None:
     """Run the whole pipeline locally and print the 7 answers."""
     opts = DemoOptions(**kwargs)

@@ -63,3 +63,25 @@ class RecordingHandler:
                 break
             self.seen.append(eid)
         return {"batchItemFailures": failures}
+
+
+def gamepipe_cmd(*args: str) -> list[str]:
+    """argv running the project's ``gamepipe`` CLI with this interpreter."""
+    import sys
+
+    return [sys.executable, "-m", "gamepipe.cli", *args]
+
+
+def oracle_answers(truth_path: Any) -> dict[str, Any]:
+    """The oracle's 7 answers for a generator truth file."""
+    from gamepipe.oracle import compute_answers, load_truth
+
+    return compute_answers(load_truth(truth_path))
+
+
+def assert_all_stopped(pids: dict[str, int]) -> None:
+    """Every process the run recorded is gone (or a zombie awaiting its reaper)."""
+    from gamepipe.stack.procs import alive
+
+    left = {name: pid for name, pid in pids.items() if alive(pid)}
+    assert not left, f"processes left running: {left}"

@@ -29,6 +29,8 @@ def _prepare(stage: str) -> object:
     "--function", "function_name", default=None, help="Kinesis function (default: the one)."
 )
 @click.option("--max-retries", default=3, show_default=True, help="Retries before dead-letter.")
+@click.option("--batch-size", type=int, default=None, help="Override the decorator's batch size.")
+@click.option("--batch-window", type=float, default=None, help="Override its batching window (s).")
 @click.option("--schedules/--no-schedules", default=False, help="--follow: also run @app.schedule.")
 @click.option(
     "--checkpoint-dir",
@@ -42,6 +44,8 @@ def consume(
     stage: str,
     function_name: str | None,
     max_retries: int,
+    batch_size: int | None,
+    batch_window: float | None,
     schedules: bool,
     checkpoint_dir: Path | None,
 ) -> None:
@@ -59,6 +63,8 @@ def consume(
         checkpoint_dir or state.STATE_DIR / "checkpoints",
         function_name=function_name,
         max_retries=max_retries,
+        batch_size=batch_size,
+        batch_window=batch_window,
     )
     if mode == "once":
         stats = poller.drain(timeout=timeout)

@@ -59,3 +59,18 @@ def invoker(app: Any, name: str) -> Callable[[dict[str, Any]], Any]:
         return handler(event, LambdaContext(name, memory_size=1024))
 
     return invoke
+
+
+def with_log(
+    invoke: Callable[[dict[str, Any]], Any], log_path: Path
+) -> Callable[[dict[str, Any]], Any]:
+    """Send what the function prints (its "CloudWatch" lines) to ``log_path``, not our stdout."""
+    import contextlib
+
+    log_path.parent.mkdir(parents=True, exist_ok=True)
+
+    def logged(event: dict[str, Any]) -> Any:
+        with open(log_path, "a") as log, contextlib.redirect_stdout(log):
+            return invoke(event)
+
+    return logged

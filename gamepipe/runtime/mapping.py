@@ -23,6 +23,8 @@ def make_poller(
     *,
     function_name: str | None = None,
     max_retries: int = 3,
+    batch_size: int | None = None,
+    batch_window: float | None = None,
     kinesis: Any = None,
     s3: Any = None,
 ) -> KinesisPoller:
@@ -39,8 +41,11 @@ def make_poller(
         src.stream,
         invoker(app, src.name),
         checkpoint_path=checkpoint_dir / f"{src.name}.json",
-        batch_size=src.batch_size,
-        batch_window=src.maximum_batching_window_in_seconds,
+        # overrides are for experiments and tests; the decorator is what gets deployed
+        batch_size=batch_size or src.batch_size,
+        batch_window=src.maximum_batching_window_in_seconds
+        if batch_window is None
+        else batch_window,
         starting_position=src.starting_position,
         max_retries=max_retries,
         dead_letter=s3_dead_letter(s3, settings.data_bucket, settings.deadletter_prefix),

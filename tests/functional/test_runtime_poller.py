@@ -38,9 +38,15 @@ def test_event_has_lambda_kinesis_shape(kinesis: Any, tmp_path: Path) -> None:
     (event,) = handler.events
     (rec,) = event["Records"]
     assert set(rec) == {
-        "kinesis", "eventSource", "eventVersion", "eventID", "eventName",
-        "invokeIdentityArn", "awsRegion", "eventSourceARN",
-    }  # fmt: skip
+        "kinesis",
+        "eventSource",
+        "eventVersion",
+        "eventID",
+        "eventName",
+        "invokeIdentityArn",
+        "awsRegion",
+        "eventSourceARN",
+    }
     assert rec["eventSource"] == "aws:kinesis"
     assert rec["eventName"] == "aws:kinesis:record"
     assert rec["eventVersion"] == "1.0"
@@ -143,9 +149,13 @@ def test_retry_cap_dead_letters_and_moves_on(kinesis: Any, tmp_path: Path) -> No
     ids = put_events(kinesis, STREAM, 12)
     handler = RecordingHandler(fail_ids={"e00003"}, fail_times=10**6)
     poller = KinesisPoller(
-        kinesis, STREAM, handler, checkpoint_path=tmp_path / "c", max_retries=2,
+        kinesis,
+        STREAM,
+        handler,
+        checkpoint_path=tmp_path / "c",
+        max_retries=2,
         dead_letter=s3_dead_letter(s3, "lake", "deadletter"),
-    )  # fmt: skip
+    )
     # WHEN drained
     stats = poller.drain(timeout=10)
     # THEN e00003 was tried 1 + 2 times, then parked with the rest of its batch
