@@ -118,7 +118,8 @@ ROWS_PER_EVENT = {
 }
 COLUMN_BYTES = {
     "purchase_events": {"event_ts": 7.09, "userid": 5.59, "event_type": 0.26, "item_type": 0.26,
-                        "amount_purchased": 0.38, "price": 0.26, "event_id": 36.19},
+                        "amount_purchased": 0.38, "price": 0.26, "event_id": 36.19,
+                        "received_at": 7.09},
     "character_events": {"event_ts": 7.08, "userid": 5.6, "event_type": 0.26, "event_id": 36.22},
     "character_stats": {"event_ts": 7.08, "userid": 5.77, "event_type": 0.26, "level": 0.76,
                         "attack": 1.15, "defense": 1.15, "health": 1.3, "event_id": 36.26},
@@ -129,11 +130,12 @@ COLUMN_BYTES = {
 LAKE_FIXED_BYTES = 116.3
 LAKE_PAYLOAD_RATIO = 0.258
 
-# Columns each question / report reads (the SQL dedupes on event_id, so it reads it too).
+# Columns each question / report reads, from chalicelib/athena_sql (most dedupe on event_id,
+# so they read it too). Athena bills the compressed column chunks it reads.
 QUESTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "q1": ("purchase_events", ("event_type", "amount_purchased", "event_id")),
+    "q1": ("purchase_events", ("item_type", "amount_purchased", "received_at", "event_id")),
     "q2": ("guild_events", ("userid", "guild_name", "event_ts", "event_id")),
-    "q3": ("character_stats", ("userid", "level", "event_ts", "event_id")),
+    "q3": ("character_stats", ("userid", "level")),
     "q4": ("character_events", ("userid", "event_type", "event_id")),
     "q5": ("character_stats", ("userid", "event_type", "event_id")),
     "q6": ("character_events", ("userid", "event_type", "event_id")),
@@ -146,7 +148,7 @@ REPORTS: dict[str, tuple[str, tuple[str, ...]]] = {
     ),
     "player_purchases": (
         "purchase_events",
-        ("userid", "item_type", "amount_purchased", "price", "event_id"),
+        ("userid", "item_type", "amount_purchased", "price", "received_at", "event_id"),
     ),
     "guild_membership": ("guild_events", ("userid", "guild_name", "event_ts", "event_id")),
 }
@@ -185,8 +187,11 @@ class Inputs:
     lake_bytes_per_event: float | None = None  # None = LAKE_FIXED_BYTES + ratio × avg_bytes
     retention_days: float = 30.0  # days of Parquet kept in S3 Standard
     query_runs_per_day: float = 24.0  # the seven questions, e.g. an hourly dashboard
-    query_days: float = 1.0  # dt partitions each question scans (partition pruning)
-    report_runs_per_day: float = 1.0  # the three reports, daily over one day
+    # dt partitions each question / report scans. None = every retained day: the SQL in
+    # chalicelib/athena_sql has no dt filter today (all-time answers), so nothing is pruned.
+    query_days: float | None = None
+    report_runs_per_day: float = 1.0  # the three reports, once a day
+    report_days: float | None = None
     glue_requests_per_query: float = 2.0  # Athena's GetTable + GetPartitions (1 w/ projection)
     log_bytes_per_invocation: float = 400.0  # Lambda START/END/REPORT + our summary line
 
@@ -197,6 +202,13 @@ class Inputs:
         if self.ingest != "direct":
             per = min(per, self.events_per_request)
         return max(1, min(per, int(RECORD_MAX_BYTES // max(self.avg_bytes, 1))))
+
+    @property
+    def days_scanned(self) -> tuple[float, float]:
+        """Day partitions (questions, reports) scan: explicit, else all retained days."""
+        q = self.query_days if self.query_days is not None else self.retention_days
+        r = self.report_days if self.report_days is not None else self.retention_days
+        return q, r
 
     @property
     def lake_bytes(self) -> float:
@@ -222,6 +234,8 @@ PRESETS: dict[str, dict[str, Any]] = {
         "glue_requests_per_query": 1.0,
         "compaction_interval_h": 1.0,
         "log_bytes_per_invocation": 300.0,
+        "query_days": 1.0,
+        "report_days": 1.0,
     },
 }
 
@@ -498,7 +512,8 @@ def estimate(inp: Inputs, prices: dict[str, Price] | None = None) -> Estimate:
         for t, rows in ROWS_PER_EVENT.items()
     }
 
-    # Compaction: every small file is read once and rewritten into one file per interval.
+    # Compaction, interval style: each run merges the small files written since the last run
+    # into one file per table (each small file is read once, each byte written twice).
     if inp.compaction_interval_h > 0:
         runs = 24 / inp.compaction_interval_h
         gets = files_per_day
@@ -525,10 +540,18 @@ def estimate(inp: Inputs, prices: dict[str, Price] | None = None) -> Estimate:
                 comp_gb_s * gb_s_price + runs * _p("lambda_request", pr),
             )
         )
-        # A queried day partition: compacted files + on average half an interval of small ones.
-        files_scanned = {t: runs + small / runs / 2 for t, small in small_files_per_table.items()}
+
+        # Past days hold one file per run; today also holds, on average, half an interval of
+        # small files not compacted yet.
+        def files_scanned(table: str, days: float) -> float:
+            small_now = small_files_per_table[table] / runs / 2
+            return days * runs + small_now
+
     else:
-        files_scanned = dict(small_files_per_table)
+
+        def files_scanned(table: str, days: float) -> float:
+            return days * small_files_per_table[table]
+
     est.derived["files_per_day"] = files_per_day
     est.derived["avg_file_kb"] = lake_bytes_day / files_per_day / 1024 if files_per_day else 0.0
 
@@ -572,15 +595,16 @@ def estimate(inp: Inputs, prices: dict[str, Price] | None = None) -> Estimate:
     # Athena: bytes of the columns each query reads in the partitions it scans.
     scanned = 0.0
     gets = 0.0
+    q_days, r_days = inp.days_scanned
     for runs, specs, days in (
-        (inp.query_runs_per_day, QUESTIONS, inp.query_days),
-        (inp.report_runs_per_day, REPORTS, 1.0),
+        (inp.query_runs_per_day, QUESTIONS, q_days),
+        (inp.report_runs_per_day, REPORTS, r_days),
     ):
         for table, cols in specs.values():
             per_row = sum(COLUMN_BYTES[table].get(c, 0.0) for c in cols)
             q_bytes = n * days * ROWS_PER_EVENT[table] * per_row
             scanned += runs * max(ATHENA_MIN_BYTES, q_bytes)
-            gets += runs * days * files_scanned[table] * S3_GETS_PER_PARQUET_FILE
+            gets += runs * files_scanned(table, days) * S3_GETS_PER_PARQUET_FILE
     tb = scanned / 1e12
     add(
         CostLine(
@@ -741,6 +765,58 @@ def render_table(ests: list[Estimate], sources: dict[str, str], preset: str) -> 
     return "\n".join(out)
 
 
+# The design choices from the deployed settings to the recommended ones, applied one at a
+# time (cumulative) so docs/cost.md can show what each is worth.
+LEVERS: list[tuple[str, dict[str, Any]]] = [
+    ("clients send 100 events per request (was 20)", {"events_per_request": 100}),
+    ("HTTP API instead of REST API", {"ingest": "http"}),
+    ("consumer batching window 60 s, batch size 10,000", {"batch_window_s": 60.0,
+                                                          "batch_size": 10_000}),
+    ("hourly compaction of small files", {"compaction_interval_h": 1.0}),
+    ("questions and reports filter on dt: scan 1 day, not all retained days",
+     {"query_days": 1.0, "report_days": 1.0}),
+    ("partition projection (no Glue partition calls)", {"glue_requests_per_batch": 0.0,
+                                                        "glue_requests_per_query": 1.0}),
+    ("right-sized Lambdas on arm64 (ingest 256 MB, consumer 1,769 MB)",
+     {"ingest_memory_mb": 256, "consumer_memory_mb": 1769, "arch": "arm",
+      "log_bytes_per_invocation": 300.0}),
+]  # fmt: skip
+
+
+def lever_steps(
+    events_per_day: float,
+    avg_bytes: float,
+    measured: dict[str, tuple[float, str]] | None = None,
+) -> list[tuple[str, Estimate]]:
+    """Estimates from the deployed preset through each lever in turn (cumulative)."""
+    changes: dict[str, Any] = {}
+    inp, _ = build_inputs(events_per_day, avg_bytes, "deployed", measured)
+    steps = [("deployed settings", estimate(inp))]
+    for label, change in LEVERS:
+        changes.update(change)
+        inp, _ = build_inputs(events_per_day, avg_bytes, "deployed", measured, changes)
+        steps.append((label, estimate(inp)))
+    direct = dataclasses.replace(inp, ingest="direct")
+    steps.append(("alternative: game backend calls Kinesis PutRecords directly", estimate(direct)))
+    return steps
+
+
+def render_levers(steps: list[tuple[str, Estimate]]) -> str:
+    """Markdown table of the lever steps: $/million events and what changed most."""
+    out = [
+        "| step | $/million events | $/day | biggest item |",
+        "|---|---:|---:|---|",
+    ]
+    for label, e in steps:
+        top, top_usd = next(iter(e.by_service().items()))
+        share = top_usd / e.usd_per_day * 100 if e.usd_per_day else 0
+        out.append(
+            f"| {label} | {_money(e.usd_per_million_events)} | {_money(e.usd_per_day)} |"
+            f" {top} ({share:.0f}%) |"
+        )
+    return "\n".join(out)
+
+
 # --- command ---------------------------------------------------------------------------
 
 
@@ -780,6 +856,11 @@ def render_table(ests: list[Estimate], sources: dict[str, str], preset: str) -> 
     help="bench.run output to take measured speeds from [bench/out/latest.json].",
 )
 @click.option("--no-bench", is_flag=True, help="Ignore measured figures; use the defaults.")
+@click.option(
+    "--levers",
+    is_flag=True,
+    help="Show the design choices one at a time, deployed → recommended (markdown).",
+)
 @click.option("--ingest", type=click.Choice(["rest", "http", "direct"]), default=None)
 @click.option("--events-per-request", type=int, default=None)
 @click.option("--events-per-record", type=int, default=None)
@@ -797,6 +878,7 @@ def cost(
     fmt: str,
     bench_json: str | None,
     no_bench: bool,
+    levers: bool,
     **overrides: Any,
 ) -> None:
     """Estimate the AWS bill per day and per million events from measured figures."""
@@ -805,6 +887,11 @@ def cost(
     except ValueError as exc:
         raise click.BadParameter(str(exc), param_hint="--events-per-day") from exc
     measured = {} if no_bench else load_measured(bench_json)
+    if levers:
+        for n in days:
+            click.echo(f"\n{human(n)} events/day, {avg_bytes:g} B/event:\n")
+            click.echo(render_levers(lever_steps(n, avg_bytes, measured)))
+        return
     ests: list[Estimate] = []
     sources: dict[str, str] = {}
     for n in days:

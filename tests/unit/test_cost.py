@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import math
 
@@ -223,3 +224,30 @@ def test_cli_markdown_and_bad_volume() -> None:
     assert md.exit_code == 0, md.output
     assert "| 100M |" in md.output
     assert bad.exit_code == 2
+
+
+def test_levers_end_at_the_recommended_preset_and_each_step_helps() -> None:
+    # GIVEN the deployed → recommended steps at 100M events/day
+    steps = cost.lever_steps(1e8, 350)
+    *levers, (_, direct) = steps
+    rec = estimate(build_inputs(1e8, 350, "recommended")[0])
+    # THEN the last lever is exactly the recommended preset, no step raises the bill,
+    # and sending straight to Kinesis is cheaper still
+    assert levers[-1][1].usd_per_day == pytest.approx(rec.usd_per_day)
+    totals = [e.usd_per_day for _, e in levers]
+    assert all(b <= a + 1e-9 for a, b in itertools.pairwise(totals))
+    assert direct.usd_per_day < rec.usd_per_day
+
+
+def test_without_a_dt_filter_athena_scans_every_retained_day() -> None:
+    # GIVEN the same load with all-time SQL (query_days unset) at 30 and 60 days retained
+    tb = [
+        _line(estimate(Inputs(events_per_day=1e9, retention_days=d)), "Athena", "data").quantity
+        for d in (30, 60)
+    ]
+    pruned = _line(
+        estimate(Inputs(events_per_day=1e9, query_days=1, report_days=1)), "Athena", "data"
+    )
+    # THEN bytes scanned double with retention, and a one-day filter scans 30x less
+    assert tb[1] == pytest.approx(2 * tb[0])
+    assert pruned.quantity == pytest.approx(tb[0] / 30)
