@@ -44,7 +44,15 @@ class AthenaEngine:
             boto3_session=self._session,
             **kwargs,
         )
-        return pa.Table.from_pandas(frame, preserve_index=False)
+        table = pa.Table.from_pandas(frame, preserve_index=False).replace_schema_metadata(None)
+        # pandas 3 strings arrive as large_string; keep the local engine's plain string type.
+        schema = pa.schema(
+            [
+                f.with_type(pa.string()) if pa.types.is_large_string(f.type) else f
+                for f in table.schema
+            ]
+        )
+        return table.cast(schema)
 
     def refresh(self) -> None:
         """Nothing cached: Athena reads the catalog on each query."""
