@@ -19,6 +19,7 @@ import pyarrow.compute as pc
 
 from chalicelib.consumer.classify import classes_for_table, only_with_stats
 from chalicelib.consumer.decode import DecodedBatch
+from chalicelib.consumer.fastpath import TWINS
 from chalicelib.contract import EventBase
 from chalicelib.contract.models import EVENT_CLASSES
 from chalicelib.tables import EVENTS, TABLES, Table
@@ -32,6 +33,7 @@ ARROW_TYPES: dict[str, pa.DataType] = {
 }
 _CLASSES: tuple[type[EventBase], ...] = tuple(EVENT_CLASSES.values())
 _CODE = {cls: i for i, cls in enumerate(_CLASSES)}
+_CODE.update({twin: _CODE[cls] for cls, twin in TWINS.items()})
 _TAGS = pa.array(list(EVENT_CLASSES), pa.string())
 # Columns every event has: built once per batch, shared by every table.
 _SHARED = ("event_id", "event_type", "userid", "event_ts", "received_at", "host",
@@ -68,7 +70,7 @@ def build_tables(batch: DecodedBatch) -> dict[str, TableRows]:
     if not events:
         return {}
     codes = np.array([_CODE[type(e)] for e in events], dtype=np.int8)
-    record = np.array(batch.record_index, dtype=np.int64)
+    record = batch.record_index
     shared = _shared_columns(batch, codes, record)
     dt = shared["event_ts"].cast(pa.date32())
     out: dict[str, TableRows] = {}

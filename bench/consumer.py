@@ -1,0 +1,132 @@
+"""Consumer core speed: Kinesis records -> validated, routed, Snappy Parquet bytes.
+
+Measures ``chalicelib.consumer.plan_batch`` + Parquet serialisation of every object
+(decode → validate → dedupe → classify → columns → Parquet bytes; S3 excluded) on
+generated NDJSON records (~5 events per record, Lambda-sized batches), pinned to ONE
+core, and in the same run the ceiling ``DuckDB read_json → COPY TO parquet`` on the same
+lines (``SET threads=1`` pinned to the same core, and default threads), plus the naive
+``json + pa.Table.from_pylist`` path into the five tables on a slice.
+
+    .venv/bin/python -m bench.consumer [--quick] [--json]
+"""
+
+from __future__ import annotations
+
+import base64
+import io
+import os
+import tempfile
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pyarrow.parquet as pq
+
+from bench.common import Figure, cpu_seconds, main
+from bench.naive import duckdb_ceiling, lake_tables_from_pylist, synthetic_ndjson, write_ndjson
+from chalicelib.consumer import plan_batch
+from chalicelib.consumer.decode import KinesisRecord
+from chalicelib.settings import Settings
+
+BENCH = "consumer"
+EVENTS_PER_RECORD = 5
+RECORDS_PER_BATCH = 1000  # settings.kinesis_batch_size default
+
+
+def make_batches(lines: list[bytes], records_per_batch: int) -> list[list[KinesisRecord]]:
+    """Group lines into NDJSON records of ~5 events, and records into Lambda batches."""
+    records = [
+        KinesisRecord(
+            shard_id="shardId-000000000000",
+            sequence_number=f"4959{i:052d}",
+            # Round-trip through base64 as Lambda delivers it; decoding is not timed.
+            data=base64.b64decode(base64.b64encode(b"\n".join(lines[j : j + EVENTS_PER_RECORD]))),
+            arrival=1795737600.0,
+        )
+        for i, j in enumerate(range(0, len(lines), EVENTS_PER_RECORD))
+    ]
+    return [records[i : i + records_per_batch] for i in range(0, len(records), records_per_batch)]
+
+
+def consume(batches: list[list[KinesisRecord]], settings: Settings) -> tuple[int, int, int]:
+    """Run the consumer core over every batch: (events, objects, Parquet bytes)."""
+    events = objects = size = 0
+    for records in batches:
+        plan = plan_batch(records, settings)
+        events += len(plan.decoded.events)
+        for obj in plan.objects:
+            body = obj.body()
+            assert body is not None
+            objects += 1
+            size += len(body)
+    return events, objects, size
+
+
+@contextmanager
+def one_core() -> Iterator[None]:
+    """Pin this process (and the threads it starts) to one CPU while inside."""
+    before = os.sched_getaffinity(0)
+    os.sched_setaffinity(0, {min(before)})
+    try:
+        yield
+    finally:
+        os.sched_setaffinity(0, before)
+
+
+def run(quick: bool) -> list[Figure]:
+    """Consumer core events/s vs DuckDB's read_json → Parquet ceiling, same input."""
+    n = 100_000 if quick else 1_000_000
+    users = 10_000 if quick else 100_000
+    repeats = 2 if quick else 3
+    settings = Settings()
+    lines = synthetic_ndjson(n, users=users, seed=11)
+    batches = make_batches(lines, RECORDS_PER_BATCH)
+    big_batches = make_batches(lines, 10_000)
+    label = f"{n // 1000}k events"
+    core = Figure(BENCH, f"consumer core events/s, 1 core, {label}, 1000-record batches",
+                  "events/s", target=">= 400000")  # fmt: skip
+    core_big = Figure(BENCH, f"consumer core events/s, 1 core, {label}, 10000-record batches",
+                      "events/s")  # fmt: skip
+    core_cpu = Figure(BENCH, "consumer core CPU µs/event (1000-record batches)", "µs/event")
+    duck1 = Figure(BENCH, f"DuckDB read_json→COPY parquet events/s, threads=1, {label}",
+                   "events/s")  # fmt: skip
+    duckn = Figure(BENCH, f"DuckDB read_json→COPY parquet events/s, threads={os.cpu_count()}, "
+                   f"{label}", "events/s")  # fmt: skip
+    naive = Figure(BENCH, "naive json + from_pylist → 5 tables events/s, 1 core", "events/s")
+    with tempfile.TemporaryDirectory() as tmp:
+        path = write_ndjson(lines, Path(tmp) / "events.ndjson")
+        for r in range(repeats):
+            with one_core():
+                c0, t0 = cpu_seconds(), time.perf_counter()
+                events, objects, _ = consume(batches, settings)
+                wall, cpu = time.perf_counter() - t0, cpu_seconds() - c0
+                assert events == n, (events, n)
+                core.values.append(n / wall)
+                core_cpu.values.append(cpu / n * 1e6)
+                t0 = time.perf_counter()
+                consume(big_batches, settings)
+                core_big.values.append(n / (time.perf_counter() - t0))
+                duck1.values.append(duckdb_ceiling(path, Path(tmp) / f"d1-{r}", 1).events_per_s)
+            duckn.values.append(
+                duckdb_ceiling(path, Path(tmp) / f"dn-{r}", os.cpu_count() or 1).events_per_s
+            )
+        core.note = f"{objects} Parquet objects over {len(batches)} batches; measured under load"
+        cut = lines[: min(n, 100_000)]
+        with one_core():
+            t0 = time.perf_counter()
+            for table in lake_tables_from_pylist(cut).values():
+                pq.write_table(table, io.BytesIO(), compression="snappy")
+            naive.values.append(len(cut) / (time.perf_counter() - t0))
+    ratio1 = Figure(BENCH, "consumer / DuckDB threads=1", "ratio", target=">= 0.4")
+    ration = Figure(BENCH, f"consumer / DuckDB threads={os.cpu_count()}", "ratio",
+                    target=">= 0.4")  # fmt: skip
+    ratio_naive = Figure(BENCH, "consumer / naive from_pylist", "ratio")
+    ratio1.values = [c / d for c, d in zip(core.values, duck1.values, strict=True)]
+    ration.values = [c / d for c, d in zip(core.values, duckn.values, strict=True)]
+    ratio_naive.values = [c / naive.median for c in core.values]
+    return [core, core_big, core_cpu, duck1, duckn, naive, ratio1, ration, ratio_naive]
+
+
+if __name__ == "__main__":
+    main(run)
