@@ -1,0 +1,121 @@
+"""``gamepipe query q3`` / ``gamepipe query --sql "SELECT ..."``: run SQL, print the rows."""
+
+from __future__ import annotations
+
+import dataclasses
+import io
+import json
+from typing import Any
+
+import click
+import pyarrow as pa
+
+
+@click.command("query")
+@click.argument("name", required=False)
+@click.option("--sql", "sql_text", help="Athena SQL text to run instead of a named statement.")
+@click.option(
+    "--param",
+    "-p",
+    "params",
+    multiple=True,
+    help="A value for the next '?' in the SQL (repeatable, in order).",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["table", "csv", "json"]),
+    default="table",
+    show_default=True,
+)
+@click.option(
+    "--engine",
+    type=click.Choice(["local", "athena"]),
+    default=None,
+    help="Override GAMEPIPE_QUERY_ENGINE.",
+)
+@click.option(
+    "--lake-root",
+    type=click.Path(file_okay=False, exists=True),
+    default=None,
+    help="Local engine: read <root>/<table>/dt=*/ directly instead of Glue + S3.",
+)
+@click.option("--translate", is_flag=True, help="Local engine: print the DuckDB SQL, don't run.")
+@click.option("--list", "list_names", is_flag=True, help="List the named statements.")
+def query(
+    name: str | None,
+    sql_text: str | None,
+    params: tuple[str, ...],
+    fmt: str,
+    engine: str | None,
+    lake_root: str | None,
+    translate: bool,
+    list_names: bool,
+) -> None:
+    """Run a named statement (q1..q7, player_standings, seed/q3, ...) or --sql text."""
+    from chalicelib.query import UnsupportedSqlError, make_engine, resolve_sql
+    from chalicelib.query.sql_files import catalog
+    from chalicelib.settings import Settings
+
+    if list_names:
+        for key, path in sorted(catalog().items()):
+            click.echo(f"{key:32} {path.parent.name}/{path.name}")
+        return
+    if bool(name) == bool(sql_text):
+        raise click.UsageError("give exactly one of NAME or --sql")
+    settings = Settings.from_env()
+    if engine:
+        settings = dataclasses.replace(settings, query_engine=engine)
+    kwargs: dict[str, Any] = {}
+    if lake_root:
+        if settings.query_engine != "local":
+            raise click.UsageError("--lake-root needs the local engine")
+        kwargs["lake_root"] = lake_root
+    try:
+        sql = resolve_sql(sql_text or name or "")
+        runner = make_engine(settings, **kwargs)
+        try:
+            if translate:
+                if not hasattr(runner, "translate"):
+                    raise click.UsageError("--translate needs the local engine")
+                click.echo(runner.translate(sql))
+                return
+            table = runner.execute(sql, list(params) if params else None)
+        finally:
+            runner.close()
+    except (KeyError, UnsupportedSqlError) as exc:
+        raise click.ClickException(str(exc).strip("'\"")) from None
+    click.echo(render(table, fmt), nl=False)
+
+
+def render(table: pa.Table, fmt: str) -> str:
+    """The rows as an aligned text table, CSV or a JSON list of objects."""
+    if fmt == "json":
+        return json.dumps(table.to_pylist(), default=str, indent=2) + "\n"
+    if fmt == "csv":
+        import pyarrow.csv as pacsv
+
+        buf = io.BytesIO()
+        pacsv.write_csv(table, buf)
+        return buf.getvalue().decode()
+    cells = [[_cell(v) for v in row.values()] for row in table.to_pylist()]
+    header = table.column_names
+    widths = [max([len(h)] + [len(r[i]) for r in cells]) for i, h in enumerate(header)]
+    numeric = [pa.types.is_integer(t) or pa.types.is_floating(t) for t in table.schema.types]
+    lines = [
+        " | ".join(h.ljust(w) for h, w in zip(header, widths, strict=True)),
+        "-+-".join("-" * w for w in widths),
+    ]
+    for row in cells:
+        lines.append(
+            " | ".join(
+                c.rjust(w) if num else c.ljust(w)
+                for c, w, num in zip(row, widths, numeric, strict=True)
+            )
+        )
+    lines.append(f"({table.num_rows} row{'s' if table.num_rows != 1 else ''})")
+    return "\n".join(lines) + "\n"
+
+
+def _cell(value: Any) -> str:
+    return "NULL" if value is None else str(value)
