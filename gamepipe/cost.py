@@ -181,7 +181,10 @@ class Inputs:
     consumer_events_per_s: float = 150_000.0  # consumer core speed at 1 vCPU
     consumer_batch_overhead_ms: float = 150.0  # per batch: S3 PUTs, Glue call, Lambda overhead
     partitions_per_batch: float = 1.0  # dt partitions a batch touches (~1; 2 around midnight)
-    glue_requests_per_batch: float = 1.0  # 0 with partition projection
+    # Consumer's Glue calls per lane (≈ one warm container) per day: the catalog cache makes
+    # it ~5 BatchCreatePartition for the new dt + ~11 catalog checks per cold start. 0 with
+    # partition projection.
+    glue_requests_per_lane_day: float = 30.0
     compaction_interval_h: float = 0.0  # 0 = no compaction; 24 = daily; 1 = hourly
     compaction_mb_per_s: float = 50.0  # compaction throughput (read + rewrite) at 1 vCPU
     lake_bytes_per_event: float | None = None  # None = LAKE_FIXED_BYTES + ratio × avg_bytes
@@ -230,7 +233,7 @@ PRESETS: dict[str, dict[str, Any]] = {
         "batch_size": 10_000,
         "batch_window_s": 60.0,
         "consumer_memory_mb": 1769,
-        "glue_requests_per_batch": 0.0,
+        "glue_requests_per_lane_day": 0.0,
         "glue_requests_per_query": 1.0,
         "compaction_interval_h": 1.0,
         "log_bytes_per_invocation": 300.0,
@@ -562,15 +565,15 @@ def estimate(inp: Inputs, prices: dict[str, Price] | None = None) -> Estimate:
             "S3",
             f"storage ({inp.retention_days:g} days retained)",
             stored_gb,
-            "GB-month",
+            "GB stored",
             stored_gb * _p("s3_gb_month", pr) / DAYS_PER_MONTH,
         )
     )
 
-    # Glue: partition registration per batch (0 with projection) + Athena's catalog reads;
+    # Glue: partition registration (cached per container; 0 with projection) + Athena's reads;
     # storage: one object per table partition retained (+ 5 tables).
     queries = inp.query_runs_per_day * len(QUESTIONS) + inp.report_runs_per_day * len(REPORTS)
-    glue_requests = batches * inp.glue_requests_per_batch + queries * inp.glue_requests_per_query
+    glue_requests = lanes * inp.glue_requests_per_lane_day + queries * inp.glue_requests_per_query
     glue_requests += (24 / inp.compaction_interval_h) if inp.compaction_interval_h > 0 else 0.0
     add(
         CostLine(
@@ -775,7 +778,7 @@ LEVERS: list[tuple[str, dict[str, Any]]] = [
     ("hourly compaction of small files", {"compaction_interval_h": 1.0}),
     ("questions and reports filter on dt: scan 1 day, not all retained days",
      {"query_days": 1.0, "report_days": 1.0}),
-    ("partition projection (no Glue partition calls)", {"glue_requests_per_batch": 0.0,
+    ("partition projection (no Glue partition calls)", {"glue_requests_per_lane_day": 0.0,
                                                         "glue_requests_per_query": 1.0}),
     ("right-sized Lambdas on arm64 (ingest 256 MB, consumer 1,769 MB)",
      {"ingest_memory_mb": 256, "consumer_memory_mb": 1769, "arch": "arm",
