@@ -15,7 +15,7 @@ unknown event type in the path, 413 when the body or the event count is over the
 from __future__ import annotations
 
 import logging
-import uuid
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -142,12 +142,20 @@ def _iso(ts: datetime) -> str:
 
 
 def _new_event_id() -> str:
-    return str(uuid.uuid4())
+    """A random (version 4) UUID string; ~4x cheaper than ``str(uuid.uuid4())``."""
+    h = os.urandom(16).hex()
+    # Version nibble 4 and variant bits 10xx, as uuid.uuid4() sets them.
+    return f"{h[:8]}-{h[8:12]}-4{h[13:16]}-{_VARIANT[h[16]]}{h[17:20]}-{h[20:]}"
+
+
+_VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 
 
 def _line_from_raw(raw: bytes, event: Any, stamp: _Stamp) -> tuple[bytes, str]:
     """Splice server fields (and an event_id if absent) into a validated raw object."""
-    if raw[-1:] == b"}" and not any(k in raw for k in _SERVER_KEY_BYTES):
+    # Spelled out rather than any(...): this runs per event and a generator costs ~1 µs.
+    k1, k2, k3 = _SERVER_KEY_BYTES
+    if raw[-1:] == b"}" and k1 not in raw and k2 not in raw and k3 not in raw:
         event_id = event.event_id
         if event_id is not None:
             extra = stamp.fragment

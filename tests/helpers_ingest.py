@@ -64,3 +64,73 @@ class FakeKinesis:
         for key, data in self.landed:
             for ev in ndjson_lines(data):
                 yield key, ev
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def wait_http(url: str, timeout: float = 30.0) -> None:
+    """Poll ``url`` until it answers (any status) or raise TimeoutError."""
+    import time
+
+    import requests
+
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            requests.get(url, timeout=1)
+            return
+        except requests.ConnectionError:
+            time.sleep(0.1)
+    raise TimeoutError(f"{url} did not come up in {timeout} s")
+
+
+class ServerProcess:
+    """A server subprocess in its own session, stopped (whole group) by ``stop``.
+
+    stderr goes to a temporary file, not a pipe: a chatty server (moto logs every
+    request) would block once an unread pipe fills up.
+    """
+
+    def __init__(self, args: list[str], **popen: Any):
+        import subprocess
+        import tempfile
+
+        self._log = tempfile.TemporaryFile()  # noqa: SIM115 — lives as long as the server
+        self.proc = subprocess.Popen(
+            args,
+            stdout=subprocess.DEVNULL,
+            stderr=self._log,
+            start_new_session=True,
+            **popen,
+        )
+
+    def stop(self) -> None:
+        """SIGTERM the process group, SIGKILL if it lingers."""
+        import os
+        import signal
+        import subprocess
+
+        if self.proc.poll() is None:
+            os.killpg(self.proc.pid, signal.SIGTERM)
+            try:
+                self.proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.proc.pid, signal.SIGKILL)
+                self.proc.wait()
+
+    def stderr_tail(self) -> str:
+        """The last 2,000 characters the process wrote to stderr."""
+        self._log.seek(0)
+        return self._log.read().decode(errors="replace")[-2000:]
+
+    def close(self) -> None:
+        """Stop the process and drop its log."""
+        self.stop()
+        self._log.close()

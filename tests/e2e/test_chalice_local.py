@@ -4,11 +4,7 @@ from __future__ import annotations
 
 import json
 import os
-import signal
-import socket
-import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,47 +13,41 @@ import boto3
 import pytest
 import requests
 from click.testing import CliRunner
-from moto.server import ThreadedMotoServer
 
 from gamepipe.generator import generate_events
 from gamepipe.generator.cli import generate as generate_cmd
-from tests.helpers_ingest import FAKE_ENV, load_events, ndjson_lines
+from tests.helpers_ingest import (
+    FAKE_ENV,
+    ServerProcess,
+    free_port,
+    load_events,
+    ndjson_lines,
+    wait_http,
+)
 
 pytestmark = pytest.mark.e2e
 
 ROOT = Path(__file__).resolve().parents[2]
 CHALICE = Path(sys.executable).parent / "chalice"
+MOTO_SERVER = Path(sys.executable).parent / "moto_server"
 STREAM = "gamepipe-events"  # the stream name .chalice/config.json gives every stage
 VALID = load_events("valid")
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _wait_http(url: str, timeout: float = 30.0) -> None:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        try:
-            if requests.get(url, timeout=1).status_code == 200:
-                return
-        except requests.ConnectionError:
-            pass
-        time.sleep(0.1)
-    raise TimeoutError(f"{url} did not come up in {timeout} s")
-
-
 @pytest.fixture(scope="module")
 def moto_url() -> Iterator[str]:
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
+    """A moto server in its own process: its state is not shared with in-process moto."""
+    port = free_port()
+    server = ServerProcess([str(MOTO_SERVER), "-H", "127.0.0.1", "-p", str(port)])
+    url = f"http://127.0.0.1:{port}"
     try:
-        yield f"http://127.0.0.1:{port}"
+        try:
+            wait_http(url + "/moto-api/")
+        except TimeoutError:
+            pytest.fail(f"moto_server did not start: {server.stderr_tail()}")
+        yield url
     finally:
-        server.stop()
+        server.close()
 
 
 @pytest.fixture(scope="module")
@@ -76,42 +66,19 @@ def kinesis(moto_url: str) -> Any:
 @pytest.fixture(scope="module")
 def api_url(moto_url: str, kinesis: Any) -> Iterator[str]:
     """``chalice local --stage local`` on a free port, its AWS calls going to moto."""
-    port = _free_port()
+    port = free_port()
     env = {**os.environ, **FAKE_ENV, "AWS_ENDPOINT_URL": moto_url}
-    proc = subprocess.Popen(
-        [
-            str(CHALICE),
-            "local",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--stage",
-            "local",
-            "--no-autoreload",
-        ],
-        cwd=ROOT,
-        env=env,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.PIPE,
-        start_new_session=True,  # so the whole group can be stopped
-    )
+    args = [str(CHALICE), "local", "--host", "127.0.0.1", "--port", str(port)]
+    server = ServerProcess([*args, "--stage", "local", "--no-autoreload"], cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
     try:
         try:
-            _wait_http(url + "/health")
+            wait_http(url + "/health")
         except TimeoutError:
-            proc.kill()
-            pytest.fail(f"chalice local did not start: {proc.stderr.read().decode()[-2000:]}")  # type: ignore[union-attr]
+            pytest.fail(f"chalice local did not start: {server.stderr_tail()}")
         yield url
     finally:
-        if proc.poll() is None:
-            os.killpg(proc.pid, signal.SIGTERM)
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                os.killpg(proc.pid, signal.SIGKILL)
-                proc.wait()
+        server.close()
 
 
 def _stream_events(kinesis: Any) -> list[tuple[str, dict[str, Any]]]:

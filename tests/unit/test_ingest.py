@@ -272,3 +272,13 @@ def test_encode_records_keeps_invalid_events_with_fallback_key():
     ((key, data),) = records
     assert key == "unknown"
     assert msgspec.json.decode(data)["userid"] == 5
+
+
+def test_server_event_ids_are_uuid4():
+    import uuid
+
+    ids = {ingest._new_event_id() for _ in range(500)}
+    assert len(ids) == 500
+    for i in ids:
+        u = uuid.UUID(i)
+        assert str(u) == i and u.version == 4 and u.variant == uuid.RFC_4122
