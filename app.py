@@ -10,7 +10,7 @@ import functools
 from typing import Any
 
 from chalice import Chalice
-from chalice.app import CloudWatchEvent, KinesisEvent
+from chalice.app import CloudWatchEvent, KinesisEvent, Request
 
 from chalicelib import aws, ingest
 from chalicelib.settings import Settings
@@ -33,18 +33,18 @@ def health() -> dict[str, str]:
 @app.route("/v1/events", methods=["POST"], content_types=["application/json"])
 def post_events() -> Any:
     """Accept a batch ``{"events": [...]}``; reply with accepted ids and rejections."""
-    request = app.current_request
+    request = _request()
     info = ingest.ClientInfo.from_request(request.headers, request.context)
-    result = ingest.ingest_batch(request.raw_body, info, SETTINGS, _kinesis())
+    result = ingest.ingest_batch(_body(request), info, SETTINGS, _kinesis())
     return ingest.to_response(result)
 
 
 @app.route("/v1/events/{event_type}", methods=["POST"], content_types=["application/json"])
 def post_event(event_type: str) -> Any:
     """Accept one event whose type is in the path and metadata in the body."""
-    request = app.current_request
+    request = _request()
     info = ingest.ClientInfo.from_request(request.headers, request.context)
-    result = ingest.ingest_single(event_type, request.raw_body, info, SETTINGS, _kinesis())
+    result = ingest.ingest_single(event_type, _body(request), info, SETTINGS, _kinesis())
     return ingest.to_response(result)
 
 
@@ -76,3 +76,14 @@ def report_now(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from chalicelib import reports
 
     return reports.handle_on_demand(event, SETTINGS)
+
+
+def _request() -> Request:
+    request = app.current_request
+    assert request is not None  # always set by Chalice while a route runs
+    return request
+
+
+def _body(request: Request) -> bytes:
+    raw = request.raw_body
+    return raw.encode() if isinstance(raw, str) else bytes(raw or b"")
