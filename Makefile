@@ -18,7 +18,7 @@ EVENTS ?= 1000
 SEED ?= 42
 TARGET ?= embedded
 
-.PHONY: help install lint typecheck test test-unit test-functional test-e2e test-localstack \
+.PHONY: help install browser lint typecheck test test-unit test-functional test-e2e test-localstack \
         demo demo-localstack schema bench bench-full localstack-install localstack-start \
         localstack-stop package clean
 
@@ -38,7 +38,7 @@ lint: $(STAMP) ## ruff lint + format check, mypy on chalicelib
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy chalicelib app.py
 
-test: $(STAMP) ## THE test command: lint, unit, functional and end-to-end tests
+test: $(STAMP) browser ## THE test command: lint, unit, functional and end-to-end tests
 	$(MAKE) lint
 	$(BIN)/pytest -q tests/unit tests/functional
 	$(BIN)/pytest -q tests/e2e
@@ -54,6 +54,11 @@ test-e2e: $(STAMP) ## End-to-end tests over real HTTP
 
 demo: $(STAMP) ## THE main job: local stack, generate, ingest, consume, answer, report
 	$(BIN)/gamepipe demo --target $(TARGET) --users $(USERS) --events $(EVENTS) --seed $(SEED)
+
+browser: ## Install Debian's chromium for the report browser test (when missing and root)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "chromium not installed (needs root): sudo apt-get install chromium"
 
 schema: $(STAMP) ## Regenerate chalicelib/contract/event_schema.json from the models
 	$(BIN)/gamepipe schema --write
