@@ -51,6 +51,7 @@ _encoder = msgspec.json.Encoder()
 # spliced, so the line never carries a key twice.
 _SERVER_KEY_BYTES = tuple(f'"{k}"'.encode() for k in SERVER_FIELDS)
 _EVENT_ID_KEY = b'"event_id"'
+_TOO_DEEP = "JSON nested too deeply"
 
 
 @dataclass(frozen=True)
@@ -260,6 +261,8 @@ def ingest_batch(
         return IngestResult(400, error=f'body must be an object with an "events" list: {exc}')
     except msgspec.DecodeError as exc:
         return IngestResult(400, error=f"malformed JSON: {exc}")
+    except RecursionError:
+        return IngestResult(400, error=_TOO_DEEP)
     raws = envelope.events
     if len(raws) > settings.max_events_per_request:
         return IngestResult(
@@ -277,13 +280,15 @@ def ingest_batch(
         raw = bytes(raw_obj)
         try:
             event = decode(raw)
-        except msgspec.ValidationError as exc:
+            data, event_id = _line_from_raw(raw, event, stamp)
+        except ValueError as exc:
+            # msgspec.ValidationError (a ValueError), and UnicodeDecodeError for invalid
+            # UTF-8 inside a string, which the envelope's Raw scan lets through.
             rejected.append({"index": i, "reason": str(exc)})
             continue
-        except ValueError as exc:  # __post_init__ rules surface as ValueError too
-            rejected.append({"index": i, "reason": str(exc)})
+        except RecursionError:
+            rejected.append({"index": i, "reason": _TOO_DEEP})
             continue
-        data, event_id = _line_from_raw(raw, event, stamp)
         lines.append(_Line(i, event.userid, event_id, data))
     return _write(lines, rejected, settings, kinesis_client)
 
@@ -317,6 +322,8 @@ def ingest_single(
         return IngestResult(400, error=f"body must be a JSON object: {exc}")
     except msgspec.DecodeError as exc:
         return IngestResult(400, error=f"malformed JSON: {exc}")
+    except RecursionError:
+        return IngestResult(400, error=_TOO_DEEP)
     if obj.get("event_type", event_type) != event_type:
         return IngestResult(
             400,

@@ -282,3 +282,32 @@ def test_server_event_ids_are_uuid4():
     for i in ids:
         u = uuid.UUID(i)
         assert str(u) == i and u.version == 4 and u.variant == uuid.RFC_4122
+
+
+_TREASURE = b'{"event_type":"find_treasure","userid":"u","event_ts":"2021-08-06T00:00:00Z"'
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        b'{"events": [' + b"[" * 5000 + b"]" * 5000 + b"]}",  # nested too deeply
+        b'{"events": [' + _TREASURE + b',"description":"\xff"}]}',  # invalid UTF-8 in a string
+        b'{"events": [' + _TREASURE + b',"description":"\\ud800"}]}',  # lone surrogate
+        b'{"events": [' + _TREASURE + b',"x":NaN}]}',
+        b"\xef\xbb\xbf" + b'{"events": []}',  # BOM
+        b"null",
+        b'{"events": null}',
+    ],
+)
+def test_odd_bodies_are_4xx_never_an_exception(body):
+    # GIVEN a body a fuzzer (or a broken client) might send WHEN ingested
+    result = ingest_batch(body, INFO, SETTINGS, FakeKinesis(), now=NOW)
+    # THEN it is a client error with a reason, not an exception (which would be a 500)
+    assert 400 <= result.status < 500
+    assert result.error or result.rejected
+
+
+@pytest.mark.parametrize("body", [b"[" * 5000 + b"]" * 5000, b'{"userid": "\\ud800"}', b"null"])
+def test_odd_single_bodies_are_4xx(body):
+    result = ingest_single("find_treasure", body, INFO, SETTINGS, FakeKinesis(), now=NOW)
+    assert 400 <= result.status < 500
