@@ -9,6 +9,7 @@ import base64
 import contextlib
 import io
 import json
+import logging
 import random
 import socket
 import uuid
@@ -265,6 +266,8 @@ def moto_server_env() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     from chalicelib import aws
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
 
     port = free_port()
     server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)

@@ -167,9 +167,10 @@ class LocalEngine:
     def _configure_s3(self, con: duckdb.DuckDBPyConnection) -> None:
         if self._s3_ready:
             return
+        # No http metadata cache: the consumer may rewrite an object under the same key
+        # (cutting back a partly failed batch), so each query re-validates with a HEAD;
+        # DuckDB's external file cache still serves unchanged data from memory.
         con.execute("LOAD httpfs")
-        # HEAD responses and file data are cached between queries (warm runs).
-        con.execute("SET enable_http_metadata_cache = true")
         session = self._session or aws.session()
         options = {"REGION": session.region_name or self.settings.region}
         creds = session.get_credentials()

@@ -1,0 +1,323 @@
+"""The 7 questions on the local engine: 10M events on local Parquet, 1M over emulated S3.
+
+``python -m bench.queries [--quick]`` (quick: 1M local, 100k over S3, for CI).
+
+Data is synthesised column-wise with numpy/pyarrow straight into the lake layout
+(``<table>/dt=YYYY-MM-DD/*.parquet``, 7 days, ~1% resent duplicates so dedupe matters),
+once compacted (one file per partition) and once as many small files. Local runs read
+the directory as the catalog (``LocalEngine(lake_root=...)``); the S3 runs upload the
+compacted files to a moto server and register the partitions in its Glue through the
+consumer's ``glue_catalog.Catalog`` — DuckDB then reads the objects over real HTTP.
+
+Every figure is the warm median of 5 runs after one untimed warm-up run (which also loads
+the catalog). Reference figures: the seed's verbatim SQL (no dedupe, wrong semantics) on
+the same data, and alternative dedupe forms, so the cost of counting each event_id once
+is visible.
+"""
+
+from __future__ import annotations
+
+import binascii
+import contextlib
+import dataclasses
+import logging
+import os
+import shutil
+import socket
+import sys
+import tempfile
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from bench.common import Figure, main, stopwatch
+from chalicelib.query import run_query
+from chalicelib.query.local_engine import LocalEngine
+from chalicelib.settings import Settings
+from chalicelib.tables import TABLES
+
+BENCH = "queries"
+QUESTIONS = tuple(f"q{i}" for i in range(1, 8))
+TYPES = (
+    "purchase_sword", "purchase_shield", "purchase_potion", "join_guild", "find_treasure",
+    "enemy_attack", "defeat_enemy", "take_potion", "level_up",
+)  # fmt: skip
+GUILDS = ("Castle of Rock", "Game of Thrones", "Knights of the Round Table")
+DAYS = 7
+REPEATS = 5
+BASE_US = 1_764_201_600_000_000  # 2025-11-27T00:00:00Z in microseconds
+
+# Alternative ways of counting each event_id once, measured against no dedupe at all.
+DEDUPE_FORMS = {
+    "q1 sum, no dedupe (wrong with resends)": """
+        SELECT item_type, sum(amount_purchased) AS purchased FROM purchase_events
+        GROUP BY item_type ORDER BY item_type""",
+    "q1 sum, GROUP BY event_id + min_by (ours)": None,  # = questions/q1
+    "q1 sum, GROUP BY event_id + arbitrary": """
+        WITH p AS (SELECT arbitrary(item_type) AS item_type,
+                          arbitrary(amount_purchased) AS amount_purchased
+                   FROM purchase_events GROUP BY event_id)
+        SELECT item_type, sum(amount_purchased) AS purchased FROM p
+        GROUP BY item_type ORDER BY item_type""",
+    "q1 sum, row_number() = 1": """
+        WITH p AS (SELECT item_type, amount_purchased,
+                          row_number() OVER (PARTITION BY event_id ORDER BY received_at) AS rn
+                   FROM purchase_events)
+        SELECT item_type, sum(amount_purchased) AS purchased FROM p WHERE rn = 1
+        GROUP BY item_type ORDER BY item_type""",
+    "q4 count, count(*) (no dedupe)": """
+        SELECT userid, count(*) AS defeats FROM character_events
+        WHERE event_type = 'defeat_enemy' GROUP BY userid ORDER BY defeats DESC, userid
+        LIMIT 10""",
+    "q4 count, count(DISTINCT event_id) (ours)": None,  # = questions/q4
+    "q4 count, row_number() = 1": """
+        WITH d AS (SELECT userid,
+                          row_number() OVER (PARTITION BY event_id ORDER BY received_at) AS rn
+                   FROM character_events WHERE event_type = 'defeat_enemy')
+        SELECT userid, count(*) AS defeats FROM d WHERE rn = 1
+        GROUP BY userid ORDER BY defeats DESC, userid LIMIT 10""",
+}
+
+
+# --- data ------------------------------------------------------------------------------
+
+
+def _strings(vocab: list[str], idx: np.ndarray) -> pa.Array:
+    return pa.array(vocab, pa.string()).take(pa.array(idx))
+
+
+def _hex_ids(rng: np.random.Generator, n: int) -> pa.Array:
+    # 32 hex chars per id straight into a StringArray's buffers: no Python objects.
+    data = binascii.hexlify(rng.bytes(16 * n))
+    offsets = np.arange(0, 32 * (n + 1), 32, dtype=np.int32)
+    return pa.StringArray.from_buffers(n, pa.py_buffer(offsets), pa.py_buffer(data))
+
+
+def synth_events(
+    n: int, users: int, seed: int = 42, dup_fraction: float = 0.01
+) -> dict[str, pa.Table]:
+    """The four question tables (with a ``dt`` column) for ``n`` events; ~dup_fraction resent."""
+    rng = np.random.default_rng(seed)
+    kind = rng.integers(0, len(TYPES), n)
+    ts = BASE_US + rng.integers(0, DAYS * 86_400, n) * 1_000_000
+    received = ts + rng.integers(0, 5_000_000, n)
+    user_idx = rng.integers(0, users, n)
+    vocab_users = [f"user-{i:06d}" for i in range(users)]
+    days = [
+        str(np.datetime64(BASE_US + d * 86_400_000_000, "us").astype("datetime64[D]"))
+        for d in range(DAYS)
+    ]
+    base = {
+        "event_ts": pa.array(ts, pa.timestamp("us")),
+        "userid": _strings(vocab_users, user_idx),
+        "host": _strings([f"h{i}.example.com" for i in range(16)], user_idx % 16),
+        "event_type": _strings(list(TYPES), kind),
+        "description": _strings([t.replace("_", " ") for t in TYPES], kind),
+        "event_id": _hex_ids(rng, n),
+        "received_at": pa.array(received, pa.timestamp("us")),
+        "dt": _strings(days, (ts - BASE_US) // 86_400_000_000),
+        "item_type": _strings(["sword", "shield", "potion"], np.minimum(kind, 2)),
+        "amount_purchased": pa.array(rng.integers(1, 11, n)),
+        "price": pa.array(np.choose(np.minimum(kind, 2), [100, 80, 10]) + rng.integers(0, 6, n)),
+        "guild_name": _strings(list(GUILDS), rng.integers(0, 3, n)),
+        "level": pa.array(rng.integers(1, 60, n)),
+        "attack": pa.array(rng.integers(0, 1000, n)),
+        "defense": pa.array(rng.integers(0, 1000, n)),
+        "health": pa.array(rng.integers(0, 100, n)),
+    }
+    everything = pa.table(base)
+    with_stats = rng.random(n) < 0.5
+    masks = {
+        "purchase_events": kind <= 2,
+        "guild_events": kind == 3,
+        "character_events": (kind >= 4) & (kind <= 6),
+        "character_stats": (kind >= 7) | ((kind == 5) & with_stats),
+    }
+    tables = {}
+    for name, mask in masks.items():
+        cols = [c.name for c in TABLES[name].columns] + ["dt"]
+        table = everything.filter(pa.array(mask)).select(cols)
+        dups = table.take(pa.array(rng.choice(len(table), int(len(table) * dup_fraction))))
+        later = pc.add(dups["received_at"], pa.scalar(3_600_000_000, pa.duration("us")))
+        dups = dups.set_column(cols.index("received_at"), "received_at", later)
+        tables[name] = pa.concat_tables([table, dups]).sort_by([("dt", "ascending")])
+    return tables
+
+
+def write_lake(tables: dict[str, pa.Table], root: Path, files_per_partition: int) -> int:
+    """Write ``<root>/<table>/dt=<day>/part-<i>.parquet``; returns the number of files."""
+    count = 0
+    for name, table in tables.items():
+        days = pc.unique(table["dt"]).to_pylist()
+        for day in days:
+            part = table.filter(pc.equal(table["dt"], day)).drop_columns(["dt"])
+            folder = root / name / f"dt={day}"
+            folder.mkdir(parents=True, exist_ok=True)
+            step = -(-len(part) // files_per_partition)
+            for i in range(files_per_partition):
+                chunk = part.slice(i * step, step)
+                if len(chunk):
+                    pq.write_table(chunk, folder / f"part-{i:04d}.parquet", compression="snappy")
+                    count += 1
+    return count
+
+
+# --- timing ----------------------------------------------------------------------------
+
+
+def warm_ms(fn: Callable[[], Any], repeats: int = REPEATS) -> list[float]:
+    """One untimed warm-up, then ``repeats`` timed runs in ms."""
+    fn()
+    values = []
+    for _ in range(repeats):
+        with stopwatch() as elapsed:
+            fn()
+        values.append(elapsed() * 1000)
+    return values
+
+
+def time_questions(
+    engine: LocalEngine, settings: Settings, label: str, target: str, note: str
+) -> list[Figure]:
+    """Warm medians of q1..q7 on ``engine``."""
+    figures = []
+    for q in QUESTIONS:
+        values = warm_ms(lambda q=q: run_query(q, settings=settings, engine=engine))
+        figures.append(Figure(BENCH, f"{q} {label}", "ms", values, target=target, note=note))
+    return figures
+
+
+def local_figures(n: int, users: int, root: Path, many_files: int) -> list[Figure]:
+    """q1..q7 over a compacted and a many-files local lake, plus seed and dedupe references."""
+    settings = Settings()
+    with stopwatch() as elapsed:
+        tables = synth_events(n, users)
+    rows = sum(len(t) for t in tables.values())
+    print(f"synthesised {n:,} events -> {rows:,} rows in {elapsed():.1f}s", file=sys.stderr)
+    size = f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1000}k"
+    figures = []
+    for variant, per_part in (("compacted", 1), ("many files", many_files)):
+        lake = root / variant.replace(" ", "_")
+        files = write_lake(tables, lake, per_part)
+        engine = LocalEngine(settings, lake_root=lake, ttl_seconds=3600)
+        note = f"{files} files, {DAYS} dt partitions, ~1% resent rows; shared 2-core machine"
+        target = "<= 100" if variant == "compacted" else ""
+        figures += time_questions(engine, settings, f"local {size} {variant}", target, note)
+        if variant == "compacted":
+            for i in range(1, 8):
+                values = warm_ms(
+                    lambda i=i, e=engine: run_query(f"seed/q{i}", settings=settings, engine=e)
+                )
+                figures.append(
+                    Figure(BENCH, f"seed q{i} verbatim local {size} compacted (reference)", "ms",
+                           values, note="the seed's SQL: no dedupe, SUM(level), LIMIT 1 ties")
+                )  # fmt: skip
+            figures += dedupe_figures(engine, settings, size)
+        engine.close()
+        shutil.rmtree(lake, ignore_errors=True)
+    return figures
+
+
+def dedupe_figures(engine: LocalEngine, settings: Settings, size: str) -> list[Figure]:
+    """The cost of counting each event_id once, by SQL form."""
+    figures = []
+    for label, sql in DEDUPE_FORMS.items():
+        stmt = sql or ("q1" if label.startswith("q1") else "q4")
+        values = warm_ms(lambda s=stmt: run_query(s, settings=settings, engine=engine))
+        figures.append(Figure(BENCH, f"dedupe {label}, local {size}", "ms", values))
+    return figures
+
+
+# --- emulated S3 -----------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def moto_server() -> Iterator[str]:
+    """A moto server on a free port; the process environment points boto3 at it meanwhile."""
+    from moto.server import ThreadedMotoServer
+
+    from chalicelib import aws
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
+
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    env = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "bench",
+        "AWS_SECRET_ACCESS_KEY": "bench",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    aws.reset()
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        aws.reset()
+
+
+def s3_figures(n: int, users: int, root: Path) -> list[Figure]:
+    """q1..q7 over the compacted lake uploaded to a moto server (DuckDB over HTTP)."""
+    from chalicelib import aws
+    from chalicelib.glue_catalog import Catalog
+
+    tables = synth_events(n, users, seed=7)
+    lake = root / "s3_upload"
+    files = write_lake(tables, lake, 1)
+    size = f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1000}k"
+    with moto_server():
+        settings = dataclasses.replace(Settings(), data_bucket="bench-lake", glue_database="bench")
+        s3, glue = aws.client("s3"), aws.client("glue")
+        s3.create_bucket(Bucket=settings.data_bucket)
+        partitions = []
+        for path in sorted(lake.rglob("*.parquet")):
+            rel = path.relative_to(lake)
+            s3.upload_file(str(path), settings.data_bucket, f"{settings.data_prefix}/{rel}")
+            partitions.append((rel.parts[0], rel.parts[1].split("=", 1)[1]))
+        failed = Catalog(glue, settings).register(sorted(set(partitions)))
+        assert not failed, failed
+        engine = LocalEngine(settings, ttl_seconds=3600)
+        with stopwatch() as elapsed:
+            run_query("q7", settings=settings, engine=engine)
+        cold = elapsed() * 1000
+        note = f"{files} objects on a moto server; measured on a shared 2-core machine"
+        figures = time_questions(engine, settings, f"emulated S3 {size}", "<= 300", note)
+        figures.append(
+            Figure(BENCH, f"cold first query emulated S3 {size} (Glue + S3 listing + q7)", "ms",
+                   [cold])
+        )  # fmt: skip
+        engine.close()
+    shutil.rmtree(lake, ignore_errors=True)
+    return figures
+
+
+def run(quick: bool) -> list[Figure]:
+    """All figures: quick = 1M local + 100k S3; full = 10M local + 1M S3."""
+    local_n, s3_n = (1_000_000, 100_000) if quick else (10_000_000, 1_000_000)
+    root = Path(tempfile.mkdtemp(prefix="bench-queries-"))
+    try:
+        figures = local_figures(local_n, users=max(local_n // 100, 100), root=root, many_files=20)
+        figures += s3_figures(s3_n, users=max(s3_n // 100, 100), root=root)
+    finally:
+        shutil.rmtree(root, ignore_errors=True)
+    return figures
+
+
+if __name__ == "__main__":
+    main(run)
