@@ -9,7 +9,8 @@ import click
 
 from chalicelib.contract import event_schema
 
-SCHEMA_PATH = Path(__file__).resolve().parent.parent / "chalicelib" / "contract" / "event_schema.json"
+ROOT = Path(__file__).resolve().parent.parent
+SCHEMA_PATH = ROOT / "chalicelib" / "contract" / "event_schema.json"
 
 
 def render_schema() -> str:
