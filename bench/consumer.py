@@ -54,7 +54,7 @@ def consume(batches: list[list[KinesisRecord]], settings: Settings) -> tuple[int
     events = objects = size = 0
     for records in batches:
         plan = plan_batch(records, settings)
-        events += len(plan.decoded.events)
+        events += plan.events
         for obj in plan.objects:
             body = obj.body()
             assert body is not None

@@ -11,6 +11,8 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 
+from chalicelib.contract.models import EVENT_CLASSES
+
 EVENTS_DIR = Path(__file__).parent / "events" / "kinesis"
 SHARD = "shardId-000000000000"
 
@@ -91,4 +93,32 @@ def read_deadletters(s3: Any, bucket: str, prefix: str) -> list[dict[str, Any]]:
     for key in list_keys(s3, bucket, prefix):
         body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
         out.extend(json.loads(line) for line in body.splitlines() if line)
+    return out
+
+
+def synthetic_lines(n: int, *, users: int = 1000) -> list[bytes]:
+    """``n`` valid NDJSON event lines of every type, as the API writes them (server fields)."""
+    types = tuple(EVENT_CLASSES)
+    stats = {"level": 7, "attack": 40, "defense": 30, "health": 100}
+    out = []
+    for i in range(n):
+        etype = types[i % len(types)]
+        ev: dict[str, Any] = {
+            "event_type": etype,
+            "userid": f"user-{i % users:05d}",
+            "event_ts": f"2021-08-06T{(i // 3600) % 24:02d}:{(i // 60) % 60:02d}:{i % 60:02d}Z",
+            "event_id": f"00000000-0000-4000-8000-{i:012d}",
+            "received_at": "2021-08-06T23:59:59.000001Z",
+            "host": "api.gamepipe.example",
+            "user_agent": "ApacheBench/2.3",
+            "app_version": "1.4.2",
+            "description": f"{etype} happened",
+        }
+        if etype.startswith("purchase"):
+            ev.update(amount_purchased=1 + i % 5, price=10 * (1 + i % 3))
+        elif etype == "join_guild":
+            ev["guild_name"] = "Knights"
+        elif etype in ("take_potion", "level_up") or (etype == "enemy_attack" and i % 2):
+            ev.update(stats)
+        out.append(json.dumps(ev, separators=(",", ":")).encode())
     return out

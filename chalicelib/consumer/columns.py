@@ -151,6 +151,17 @@ def _table_rows(
     )
 
 
+def concat_rows(parts: list[TableRows]) -> TableRows:
+    """One table's rows from several chunks of a batch, as one (zero-copy for Arrow)."""
+    if len(parts) == 1:
+        return parts[0]
+    return TableRows(
+        pa.concat_tables([p.table for p in parts]),
+        pa.concat_arrays([p.dt for p in parts]),
+        np.concatenate([p.record for p in parts]),
+    )
+
+
 def split_by_dt(rows: TableRows) -> list[tuple[str, pa.Table, np.ndarray]]:
     """Split a table's rows into its ``dt`` partitions: (``YYYY-MM-DD``, rows, records)."""
     days = pc.unique(rows.dt)

@@ -77,18 +77,21 @@ def parse_records(event: dict[str, Any]) -> list[KinesisRecord]:
     return out
 
 
-def decode_batch(records: list[KinesisRecord]) -> DecodedBatch:
-    """Split records into NDJSON lines and validate them against the contract.
+def decode_batch(
+    records: list[KinesisRecord], start: int = 0, stop: int | None = None
+) -> DecodedBatch:
+    """Split ``records[start:stop]`` into NDJSON lines and validate them against the contract.
 
-    Fast path: every line of the batch joined into one JSON array and decoded in one
-    call (see fastpath.py). If anything in the batch is bad, fall back to the contract's
-    decoder line by line, so each bad line gets its own dead-letter reason and the good
-    ones still land.
+    Fast path: every line joined into one JSON array and decoded in one call (see
+    fastpath.py). If anything is bad, fall back to the contract's decoder line by line,
+    so each bad line gets its own dead-letter reason and the good ones still land.
+    Record indexes refer to the whole ``records`` list.
     """
     out = DecodedBatch(records=records)
     datas: list[bytes] = []
     owners: list[int] = []
-    for r, rec in enumerate(records):
+    for r in range(start, len(records) if stop is None else min(stop, len(records))):
+        rec = records[r]
         data = rec.data.strip()
         if rec.bad_base64:
             reason = "record data is not valid base64"
@@ -133,7 +136,8 @@ def _decode_all(lines: list[bytes]) -> list[EventBase] | None:
     try:
         # msgspec skips unknown fields without checking their UTF-8; the raw line is
         # stored as the payload string, so the whole batch must be valid UTF-8.
-        joined.decode("utf-8")
+        if not joined.isascii():  # isascii is a scan without a copy; decode only if needed
+            joined.decode("utf-8")
         events: list[EventBase] = FAST_DECODER.decode(joined)
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
         return None
@@ -156,12 +160,14 @@ def _decode_one(line: bytes) -> tuple[str, EventBase | None]:
         return f"invalid event: {exc}", None
 
 
-def assign_ids_and_dedupe(batch: DecodedBatch) -> DecodedBatch:
+def assign_ids_and_dedupe(batch: DecodedBatch, seen: set[str] | None = None) -> DecodedBatch:
     """Fill missing event_ids deterministically and drop repeated ids (first one kept).
 
     A missing id becomes a UUIDv5 of (shard, sequence number, line index), so a
-    redelivered batch gives its events the same ids.
+    redelivered batch gives its events the same ids. ``seen`` carries the ids of earlier
+    chunks of the same batch (and is updated).
     """
+    seen = set() if seen is None else seen
     ids: list[str | None] = [e.event_id for e in batch.events]
     if None in ids:
         for n, eid in enumerate(ids):
@@ -170,10 +176,10 @@ def assign_ids_and_dedupe(batch: DecodedBatch) -> DecodedBatch:
                 name = f"{rec.shard_id}:{rec.sequence_number}:{batch.line_index[n]}"
                 ids[n] = str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
     full: list[str] = ids  # type: ignore[assignment]
-    if len(set(full)) == len(full):
+    if len(set(full)) == len(full) and seen.isdisjoint(full):
+        seen.update(full)
         batch.event_ids = full
         return batch
-    seen: set[str] = set()
     keep = []
     for n, eid in enumerate(full):
         if eid not in seen:
