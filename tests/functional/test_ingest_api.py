@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import importlib
 import json
 from typing import Any
 
@@ -31,14 +30,16 @@ def app_module(monkeypatch):
         monkeypatch.delenv(k, raising=False)
     with mock_aws():
         from chalicelib import aws
+        from chalicelib.settings import Settings
 
         aws.reset()
         import app as module
 
-        # The environment is read at import time; reload so this test's stream name is used.
-        module = importlib.reload(module)
-        module._kinesis.cache_clear()
+        # app reads its settings at import time (maybe in another test's environment):
+        # give it this test's settings and a client created inside this mock.
+        monkeypatch.setattr(module, "SETTINGS", Settings.from_env())
         kinesis = aws.client("kinesis")
+        monkeypatch.setattr(module, "_kinesis", lambda: kinesis)
         kinesis.create_stream(StreamName=STREAM, ShardCount=2)
         yield module
         aws.reset()
