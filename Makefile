@@ -78,3 +78,11 @@ clean: ## Remove build outputs (keeps .venv)
 .PHONY: report
 report: $(STAMP) ## Render + publish the 3 reports (DATE=YYYY-MM-DD, default today UTC) and write them to out/reports
 	$(BIN)/gamepipe report $(if $(DATE),--date $(DATE)) --out out/reports
+
+.PHONY: api generate
+API_PORT ?= 8000
+api: $(STAMP) ## Ingest API via chalice local on 127.0.0.1:API_PORT (8000); AWS calls go to AWS_ENDPOINT_URL
+	$(BIN)/chalice local --host 127.0.0.1 --port $(API_PORT) --stage local --no-autoreload
+
+generate: $(STAMP) ## Send generated events: make generate URL=http://127.0.0.1:8000 (or kinesis://<stream>)
+	$(BIN)/gamepipe generate --target $(or $(URL),http://127.0.0.1:$(API_PORT)) --users $(USERS) --events $(EVENTS) --seed $(SEED)
