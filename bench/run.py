@@ -410,6 +410,37 @@ def render_markdown(results: list[ScriptResult], meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def cost_section(json_path: Path) -> str:
+    """What this run's figures mean on AWS: ``gamepipe cost`` fed with them (docs/cost.md)."""
+    try:
+        from gamepipe import cost
+    except ImportError as exc:  # the runner must not fail because of the cost model
+        return f"\n## Cost on AWS\n\nCost model unavailable: {exc}\n"
+    measured = cost.load_measured(json_path)
+    lines = [
+        "## Cost on AWS with this run's figures",
+        "",
+        "`gamepipe cost` (docs/cost.md) with the measured inputs below; list prices, us-east-1."
+        f" Goal: ≤ ${cost.GOAL_USD_PER_MILLION:.2f} per million events at 100M/day"
+        f" ({cost.GAP_PUBLISHED}).",
+        "",
+        "| settings | " + " | ".join(cost.human(n) + "/day" for n in cost.DEFAULT_VOLUMES) + " |",
+        "|---|" + "---:|" * len(cost.DEFAULT_VOLUMES),
+    ]
+    for preset in sorted(cost.PRESETS, key=lambda p: p != "recommended"):
+        cells = []
+        for n in cost.DEFAULT_VOLUMES:
+            inputs, _ = cost.build_inputs(n, 350.0, preset, measured)
+            cells.append(f"${cost.estimate(inputs).usd_per_million_events:,.4g}")
+        lines.append(f"| `{preset}` ($ per million events) | " + " | ".join(cells) + " |")
+    lines += ["", "Measured inputs used (others: documented defaults in docs/cost.md):", ""]
+    if measured:
+        lines += [f"- `{k}` = {fmt(v)} ({src})" for k, (v, src) in sorted(measured.items())]
+    else:
+        lines.append("- none found in this run; all inputs are the documented defaults")
+    return "\n".join(lines) + "\n"
+
+
 def to_json(results: list[ScriptResult], meta: dict[str, Any]) -> dict[str, Any]:
     """Machine-readable run: meta, scripts and every figure with its median."""
     return {
@@ -467,9 +498,10 @@ def main(argv: list[str] | None = None) -> int:
         "machine": machine,
         "loadavg_end": [round(x, 2) for x in os.getloadavg()],
     }
-    args.out.write_text(render_markdown(results, meta), encoding="utf-8")
     args.json_out.parent.mkdir(parents=True, exist_ok=True)
     args.json_out.write_text(json.dumps(to_json(results, meta), indent=2), encoding="utf-8")
+    md = render_markdown(results, meta) + cost_section(args.json_out)
+    args.out.write_text(md, encoding="utf-8")
     print(
         f"[bench] wrote {args.out} and {args.json_out} in {meta['total_s']:.0f} s", file=sys.stderr
     )

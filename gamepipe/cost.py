@@ -250,7 +250,7 @@ DEFAULT_BENCH_JSON = Path(__file__).resolve().parent.parent / "bench" / "out" / 
 # must not, convert(median) -> input value). First matching figure wins.
 _MEASURED_RULES: list[tuple[str, str, tuple[str, ...], tuple[str, ...], tuple[str, ...]]] = [
     ("ingest_us_per_event", "ingest", ("µs/event", "us/event"), ("handler",), ("http", "local")),
-    ("ingest_us_per_event", "ingest", ("µs/event", "us/event"), (), ("http", "local")),
+    ("ingest_us_per_event", "ingest", ("µs/event", "us/event"), (), ("http", "local", "naive")),
     (
         "consumer_events_per_s", "consumer", ("events/s",), (),
         ("naive", "duckdb", "ceiling", "pylist", "reference", "e2e", "s3"),
