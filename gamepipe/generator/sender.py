@@ -9,7 +9,8 @@ path handles them (the API would have rejected them instead).
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+import time
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Protocol
@@ -60,10 +61,18 @@ class _Retryable(Exception):
 class HttpTarget:
     """POST batches to ``{base_url}/v1/events``; one requests.Session per thread."""
 
-    def __init__(self, base_url: str, *, timeout: float = 30.0, attempts: int = 4):
+    def __init__(
+        self,
+        base_url: str,
+        *,
+        timeout: float = 30.0,
+        attempts: int = 4,
+        sleep: Callable[[float], None] = time.sleep,
+    ):
         self.url = base_url.rstrip("/") + "/v1/events"
         self.timeout = timeout
         self.attempts = attempts
+        self.sleep = sleep
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
@@ -85,6 +94,7 @@ class HttpTarget:
             stop=stop_after_attempt(self.attempts),
             wait=wait_random_exponential(multiplier=0.1, max=2),
             retry=retry_if_exception_type((_Retryable, requests.ConnectionError)),
+            sleep=self.sleep,
             reraise=True,
         )
         try:

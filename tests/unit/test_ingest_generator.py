@@ -139,3 +139,65 @@ def test_cli_writes_truth_and_summary(tmp_path, monkeypatch):
     data = json.loads(summary.read_text())
     assert data["sent"] == data["accepted"] == 450 and data["batches"] == 5
     assert data["invalid_generated"] > 20 and data["events_per_second"] > 0
+
+
+class _Reply:
+    def __init__(self, status: int, body: dict | None = None):
+        self.status_code = status
+        self._body = body
+        self.content = json.dumps(body).encode() if body is not None else b""
+
+    def json(self):
+        return self._body
+
+
+class _Session:
+    """Hands out canned replies in order; records the bodies posted."""
+
+    def __init__(self, replies):
+        self.replies = list(replies)
+        self.posted: list[bytes] = []
+
+    def post(self, url, data, timeout):
+        self.posted.append(data)
+        reply = self.replies.pop(0)
+        if isinstance(reply, Exception):
+            raise reply
+        return reply
+
+
+def _http_target(monkeypatch, replies):
+    from gamepipe.generator.sender import HttpTarget
+
+    target = HttpTarget("http://api.test", attempts=3, sleep=lambda s: None)
+    session = _Session(replies)
+    monkeypatch.setattr(target, "_session", lambda: session)
+    return target, session
+
+
+def test_http_target_counts_the_api_reply(monkeypatch):
+    body = {"accepted": 2, "event_ids": ["a", "b"], "rejected": [{"index": 2}], "failed": []}
+    target, session = _http_target(monkeypatch, [_Reply(200, body)])
+    result = target.send([{"a": 1}, {"b": 2}, {"c": 3}])
+    assert (result.sent, result.accepted, result.rejected, result.failed) == (3, 2, 1, 0)
+    assert json.loads(session.posted[0]) == {"events": [{"a": 1}, {"b": 2}, {"c": 3}]}
+
+
+def test_http_target_resends_on_503_and_connection_errors(monkeypatch):
+    import requests
+
+    ok = _Reply(200, {"accepted": 1, "event_ids": ["a"], "rejected": [], "failed": []})
+    target, session = _http_target(
+        monkeypatch, [requests.ConnectionError("reset"), _Reply(503, {}), ok]
+    )
+    result = target.send([{"a": 1}])
+    assert result.accepted == 1 and len(session.posted) == 3
+
+
+def test_http_target_reports_failure_after_the_attempts_and_on_413(monkeypatch):
+    target, session = _http_target(monkeypatch, [_Reply(503, {})] * 3)
+    result = target.send([{"a": 1}, {"b": 2}])
+    assert (result.failed, result.accepted, result.status) == (2, 0, 503)
+    assert len(session.posted) == 3
+    target, _ = _http_target(monkeypatch, [_Reply(413, {"error": "too large"})])
+    assert target.send([{"a": 1}]).failed == 1
