@@ -14,6 +14,7 @@ so a script can build its input without the generator. ``bench/run.py`` skips th
 
 from __future__ import annotations
 
+import functools
 import io
 import json
 import random
@@ -181,17 +182,24 @@ def write_ndjson(lines: Iterable[bytes], path: str | Path) -> Path:
 # --- lake profile (for the cost model) ----------------------------------------------------
 
 
-def _route(ev: dict[str, Any]) -> list[str]:
-    """Tables an event lands in (the lead's routing: enemy_attack with stats also in stats)."""
+@functools.cache
+def _routes() -> dict[str, tuple[str, ...]]:
+    """event_type -> tables it lands in (built once; see docs/design.md for the routing)."""
     from chalicelib.tables import TABLES
 
-    out = [
-        t.name
-        for t in TABLES.values()
-        if ev["event_type"] in t.event_types
-        and (t.name != "character_stats" or ev["event_type"] != "enemy_attack" or "level" in ev)
-    ]
-    return out
+    out: dict[str, list[str]] = {}
+    for t in TABLES.values():
+        for etype in t.event_types:
+            out.setdefault(etype, []).append(t.name)
+    return {k: tuple(v) for k, v in out.items()}
+
+
+def _route(ev: dict[str, Any]) -> tuple[str, ...]:
+    """Tables an event lands in: enemy_attack reaches character_stats only with stats."""
+    tables = _routes().get(ev.get("event_type", ""), ())
+    if ev.get("event_type") == "enemy_attack" and "level" not in ev:
+        return tuple(t for t in tables if t != "character_stats")
+    return tables
 
 
 def lake_tables_from_pylist(ndjson_lines: Iterable[bytes]) -> dict[str, pa.Table]:
