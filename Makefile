@@ -86,3 +86,9 @@ api: $(STAMP) ## Ingest API via chalice local on 127.0.0.1:API_PORT (8000); AWS 
 
 generate: $(STAMP) ## Send generated events: make generate URL=http://127.0.0.1:8000 (or kinesis://<stream>)
 	$(BIN)/gamepipe generate --target $(or $(URL),http://127.0.0.1:$(API_PORT)) --users $(USERS) --events $(EVENTS) --seed $(SEED)
+
+.PHONY: cost
+EVENTS_PER_DAY ?= 100M
+cost: $(STAMP) ## AWS cost per million events: make cost EVENTS_PER_DAY=1B (docs/cost.md)
+	$(BIN)/gamepipe cost --events-per-day $(EVENTS_PER_DAY) --preset recommended
+	$(BIN)/gamepipe cost --events-per-day $(EVENTS_PER_DAY) --levers
