@@ -1,0 +1,222 @@
+"""Pure parts of the consumer: record decoding, fast path vs contract, dedupe, routing,
+timestamps, partitions, keys."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pyarrow as pa
+import pytest
+
+from chalicelib.consumer.classify import tables_for
+from chalicelib.consumer.columns import TableRows, split_by_dt, timestamps
+from chalicelib.consumer.decode import (
+    EVENT_ID_NAMESPACE,
+    KinesisRecord,
+    assign_ids_and_dedupe,
+    decode_batch,
+    parse_records,
+)
+from chalicelib.consumer.writer import batch_key
+from chalicelib.contract import ValidationFailure, decode_event
+from chalicelib.settings import Settings
+
+EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
+VALID = sorted((EVENTS_DIR / "valid").glob("*.json"))
+INVALID = sorted((EVENTS_DIR / "invalid").glob("*.json"))
+
+
+def _line(path: Path) -> bytes:
+    return json.dumps(json.loads(path.read_text()), separators=(",", ":")).encode()
+
+
+def _rec(data: bytes, seq: int = 1, shard: str = "shardId-000000000000") -> KinesisRecord:
+    return KinesisRecord(shard, f"{seq:020d}", data, 1628222935.0)
+
+
+def _ev(etype: str = "find_treasure", **kw: object) -> bytes:
+    return json.dumps(
+        {"event_type": etype, "userid": "u1", "event_ts": "2021-08-06T00:00:00Z", **kw}
+    ).encode()
+
+
+def test_parse_records_reads_lambda_shape() -> None:
+    # GIVEN a Lambda Kinesis record (base64 data, eventID with the shard)
+    data = base64.b64encode(b"x").decode()
+    kinesis = {"sequenceNumber": "42", "data": data, "approximateArrivalTimestamp": 1.5}
+    event = {"Records": [{"kinesis": kinesis, "eventID": "shardId-7:42"}]}
+    # WHEN parsed
+    (rec,) = parse_records(event)
+    # THEN data is decoded and shard/sequence/arrival kept
+    assert (rec.shard_id, rec.sequence_number) == ("shardId-7", "42")
+    assert (rec.data, rec.arrival) == (b"x", 1.5)
+
+
+def test_single_and_multi_event_records_align_records_and_lines() -> None:
+    # GIVEN a single-event record without newline and a 3-event NDJSON record with a
+    # trailing newline
+    recs = [_rec(_ev()), _rec(b"\n".join([_ev(), _ev(), _ev()]) + b"\n", seq=2)]
+    # WHEN decoded
+    batch = decode_batch(recs)
+    # THEN four events, each knowing its record and line
+    assert len(batch.events) == 4 and not batch.dead_letters
+    assert batch.record_index.tolist() == [0, 1, 1, 1]
+    assert batch.line_index.tolist() == [0, 0, 1, 2]
+
+
+def test_bad_line_is_dead_lettered_alone_and_neighbours_land() -> None:
+    # GIVEN a record whose middle line breaks the contract and a blank line
+    data = b"\n".join([_ev(), _ev("level_up"), b"", _ev("defeat_enemy")])
+    # WHEN decoded
+    batch = decode_batch([_rec(data)])
+    # THEN the bad line is a dead letter with the contract's reason; blank lines are skipped
+    assert [type(e).__name__ for e in batch.events] == ["FindTreasure", "DefeatEnemy"]
+    assert batch.line_index.tolist() == [0, 3]
+    (dead,) = batch.dead_letters
+    assert (dead.record, dead.line, dead.data) == (0, 1, _ev("level_up"))
+    assert "level" in dead.reason
+
+
+def test_two_values_on_one_line_do_not_shift_alignment() -> None:
+    # GIVEN a line with two comma-separated objects (valid inside a JSON array!)
+    data = _ev() + b"," + _ev()
+    # WHEN decoded
+    batch = decode_batch([_rec(data)])
+    # THEN it is not taken as two events
+    assert batch.events == [] and len(batch.dead_letters) == 1
+
+
+@pytest.mark.parametrize("path", VALID + INVALID, ids=lambda p: f"{p.parent.name}/{p.stem}")
+def test_consumer_accepts_exactly_what_the_contract_accepts(path: Path) -> None:
+    # GIVEN a stored event fixture, valid or not
+    line = _line(path)
+    try:
+        expected, reason = decode_event(line), ""
+    except ValidationFailure as exc:
+        expected, reason = None, str(exc)
+    # WHEN the consumer decodes it (alone, and inside a batch of valid events)
+    alone = decode_batch([_rec(line)])
+    mixed = decode_batch([_rec(b"\n".join([_ev(), line, _ev()]))])
+    # THEN the verdict (and the reason) is the contract's
+    if expected is None:
+        assert alone.events == [] and alone.dead_letters[0].reason == reason
+        assert len(mixed.events) == 2 and mixed.dead_letters[0].reason == reason
+    else:
+        assert not alone.dead_letters and len(mixed.events) == 3
+        assert msgspec_equal(alone.events[0], expected)
+
+
+def msgspec_equal(a: object, b: object) -> bool:
+    import msgspec
+
+    return bool(msgspec.to_builtins(a) == msgspec.to_builtins(b))
+
+
+def test_pattern_edge_case_defers_to_the_contract() -> None:
+    # GIVEN a userid the fast path's RE2 check refuses (trailing newline) — Python's `$`
+    # matches before a final newline, so the contract itself decides
+    line = _ev(userid="user-1\n")
+    try:
+        decode_event(line)
+        contract_ok = True
+    except ValidationFailure:
+        contract_ok = False
+    # WHEN the consumer decodes it
+    batch = decode_batch([_rec(line)])
+    # THEN the consumer agrees with the contract
+    assert (len(batch.events) == 1) is contract_ok
+
+
+def test_non_utf8_line_is_dead_lettered_even_in_an_unknown_field() -> None:
+    # GIVEN invalid UTF-8 inside a field the contract ignores
+    line = _ev()[:-1] + b',"extra":"\xff"}'
+    # WHEN decoded
+    batch = decode_batch([_rec(_ev() + b"\n" + line)])
+    # THEN only that line is refused, as not UTF-8 (its payload could not be a string)
+    assert len(batch.events) == 1
+    assert batch.dead_letters[0].reason.startswith("not valid UTF-8")
+
+
+def test_missing_ids_are_deterministic_and_duplicates_keep_the_first() -> None:
+    # GIVEN two events without id and a repeated id across records
+    dup = "00000000-0000-4000-8000-000000000001"
+    recs = [_rec(_ev() + b"\n" + _ev(), seq=5), _rec(_ev(event_id=dup, description="first")),
+            _rec(_ev(event_id=dup, description="second"))]  # fmt: skip
+    # WHEN decoded twice (a redelivery)
+    a = assign_ids_and_dedupe(decode_batch(recs))
+    b = assign_ids_and_dedupe(decode_batch(recs))
+    # THEN missing ids are UUIDv5(shard:sequence:line), the same both times
+    name = f"shardId-000000000000:{5:020d}:1"
+    assert a.event_ids[1] == str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
+    assert a.event_ids == b.event_ids and a.event_ids[0] != a.event_ids[1]
+    # AND the duplicate is dropped, the first occurrence kept
+    assert a.duplicates == 1 and len(a.events) == 3
+    assert a.events[2].description == "first"  # type: ignore[attr-defined]
+
+
+def test_duplicates_across_chunks_of_one_batch_are_dropped() -> None:
+    # GIVEN the same id in two chunks of a batch
+    dup = "00000000-0000-4000-8000-000000000002"
+    recs = [_rec(_ev(event_id=dup)), _rec(_ev(event_id=dup), seq=2)]
+    seen: set[str] = set()
+    # WHEN each chunk is decoded with the shared set of seen ids
+    first = assign_ids_and_dedupe(decode_batch(recs, 0, 1), seen)
+    second = assign_ids_and_dedupe(decode_batch(recs, 1, 2), seen)
+    # THEN the second chunk's copy is a duplicate
+    assert len(first.events) == 1 and second.events == [] and second.duplicates == 1
+    assert second.record_index.tolist() == []
+
+
+@pytest.mark.parametrize(
+    ("etype", "extra", "tables"),
+    [
+        ("purchase_potion", {"amount_purchased": 1, "price": 1}, ["events", "purchase_events"]),
+        ("join_guild", {"guild_name": "g"}, ["events", "guild_events"]),
+        ("find_treasure", {}, ["events", "character_events"]),
+        ("defeat_enemy", {}, ["events", "character_events"]),
+        ("enemy_attack", {}, ["events", "character_events"]),
+        ("enemy_attack", {"level": 1, "attack": 1, "defense": 1, "health": 1},
+         ["events", "character_events", "character_stats"]),
+        ("take_potion", {"level": 1, "attack": 1, "defense": 1, "health": 1},
+         ["events", "character_stats"]),
+        ("level_up", {"level": 1, "attack": 1, "defense": 1, "health": 1},
+         ["events", "character_stats"]),
+    ],
+)  # fmt: skip
+def test_routing(etype: str, extra: dict[str, object], tables: list[str]) -> None:
+    # GIVEN an event WHEN classified THEN it lands in the documented tables
+    assert list(tables_for(decode_event(_ev(etype, **extra)))) == tables
+
+
+def test_timestamps_normalise_offsets_to_utc_without_zone() -> None:
+    # GIVEN tz-aware datetimes with different offsets (and a missing one)
+    event = decode_event(_ev(event_ts="2021-08-06T23:30:00.25-02:00"))
+    # WHEN converted
+    arr = timestamps([event.event_ts, None])
+    # THEN UTC wall time, microseconds, no zone; None stays null
+    assert arr.type == pa.timestamp("us")
+    assert [str(v) for v in arr.to_pylist()] == ["2021-08-07 01:30:00.250000", "None"]
+
+
+def test_split_by_dt_groups_rows_and_records() -> None:
+    # GIVEN rows on two dates
+    dt = pa.array([date(2021, 8, 7), date(2021, 8, 6), date(2021, 8, 7)], pa.date32())
+    rows = TableRows(pa.table({"x": [1, 2, 3]}), dt, np.array([0, 1, 2]))
+    # WHEN split
+    parts = split_by_dt(rows)
+    # THEN one part per date, in date order, rows and records kept together
+    assert [(d, t.column("x").to_pylist(), r.tolist()) for d, t, r in parts] == [
+        ("2021-08-06", [2], [1]),
+        ("2021-08-07", [1, 3], [0, 2]),
+    ]
+
+
+def test_batch_key_is_deterministic() -> None:
+    # GIVEN a batch's shard and first sequence number WHEN keyed THEN the layout is fixed
+    key = batch_key(Settings(), "events", "2021-08-06", "shardId-000000000001", "123")
+    assert key == "tables/events/dt=2021-08-06/shardId-000000000001-123.parquet"
