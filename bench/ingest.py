@@ -181,7 +181,8 @@ def http_events_per_s(requests_n: int, concurrency: int) -> float:
         # .chalice/config.json names the stream for every stage.
         kinesis.create_stream(StreamName="gamepipe-events", ShardCount=4)
         chalice = [str(bindir / "chalice"), "local", "--host", "127.0.0.1", "--port", str(api_port)]
-        env = {**os.environ, **creds, "AWS_ENDPOINT_URL": endpoint}
+        env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+        env.update(creds, AWS_ENDPOINT_URL=endpoint)
         root = Path(__file__).resolve().parent.parent
         with _server([*chalice, "--stage", "local", "--no-autoreload"], cwd=root, env=env):
             _wait(url + "/health")

@@ -67,7 +67,9 @@ def kinesis(moto_url: str) -> Any:
 def api_url(moto_url: str, kinesis: Any) -> Iterator[str]:
     """``chalice local --stage local`` on a free port, its AWS calls going to moto."""
     port = free_port()
-    env = {**os.environ, **FAKE_ENV, "AWS_ENDPOINT_URL": moto_url}
+    # Per-service endpoint overrides in the caller's environment would beat ours: drop them.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
+    env.update(FAKE_ENV, AWS_ENDPOINT_URL=moto_url)
     args = [str(CHALICE), "local", "--host", "127.0.0.1", "--port", str(port)]
     server = ServerProcess([*args, "--stage", "local", "--no-autoreload"], cwd=ROOT, env=env)
     url = f"http://127.0.0.1:{port}"
