@@ -190,3 +190,21 @@ def test_schema_rejects_invalid_fixtures(name):
     # Every invalid fixture breaks a rule JSON Schema can express (bool/float vs integer,
     # RFC 3339 date-time with offset, patterns, enums, dependentRequired for the stats).
     assert not _validator().is_valid(INVALID[name])
+
+
+def test_schema_and_models_agree_on_generated_events():
+    # GIVEN a varied sample: valid events of every type plus every kind of broken one
+    from gamepipe.generator import generate
+
+    sample = list(generate(25, 600, seed=5, bad_fraction=0.3))
+    validator = _validator()
+    # WHEN each is judged by the published schema and by the models
+    for g in sample:
+        try:
+            validate_event(g.event)
+            model_ok = True
+        except ValidationFailure:
+            model_ok = False
+        # THEN both give the same verdict, and it is the one the generator intended
+        assert validator.is_valid(g.event) is model_ok, g
+        assert model_ok is (g.bad_reason is None), g
