@@ -1,0 +1,117 @@
+"""Compaction: merge a partition's small batch files into one sorted, deduplicated file.
+
+Each consumer batch writes one file per table partition, so a busy day has thousands of
+small files (3–70x slower to query, see FINDINGS.md). Compaction reads them all, drops
+repeated event_ids (keeping the earliest ``received_at``), sorts by (userid, event_ts),
+writes ``compacted.parquet`` and then deletes the inputs. Between the write and the
+delete a reader can see rows twice; the question/report SQL counts each event_id once,
+so answers do not change. Running it again is safe: the compacted file is an input too.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+from chalicelib.consumer.columns import arrow_schema
+from chalicelib.consumer.writer import LOW_CARDINALITY, parquet_bytes, partition_prefix
+from chalicelib.settings import Settings
+from chalicelib.tables import PARTITION_KEY, TABLES
+
+COMPACTED_NAME = "compacted.parquet"  # no leading "_" or ".": Athena skips such files
+_DELETE_BATCH = 1000  # DeleteObjects limit
+
+
+@dataclass(frozen=True)
+class CompactionResult:
+    """What compacting one partition did."""
+
+    table: str
+    dt: str
+    files_in: int
+    rows_in: int
+    rows_out: int
+    key: str | None  # the compacted object, None when there was nothing to do
+
+    @property
+    def duplicates_dropped(self) -> int:
+        """Rows removed because their event_id was already present."""
+        return self.rows_in - self.rows_out
+
+
+def list_parquet_keys(s3: Any, bucket: str, prefix: str) -> list[str]:
+    """Parquet object keys under a prefix, sorted."""
+    keys: list[str] = []
+    for page in s3.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix):
+        keys.extend(o["Key"] for o in page.get("Contents", []) if o["Key"].endswith(".parquet"))
+    return sorted(keys)
+
+
+def list_partitions(s3: Any, settings: Settings, table: str) -> list[str]:
+    """The ``dt`` values that have objects under a table, sorted."""
+    prefix = f"{settings.data_prefix}/{table}/{PARTITION_KEY}="
+    out = []
+    pages = s3.get_paginator("list_objects_v2").paginate(
+        Bucket=settings.data_bucket, Prefix=prefix, Delimiter="/"
+    )
+    for page in pages:
+        for common in page.get("CommonPrefixes", []):
+            out.append(common["Prefix"][len(prefix) :].rstrip("/"))
+    return sorted(out)
+
+
+def dedupe_earliest(table: pa.Table, order: np.ndarray) -> pa.Table:
+    """Keep one row per event_id: the earliest received_at, then the earliest ``order``."""
+    if table.num_rows == 0:
+        return table
+    work = table.append_column("__order", pa.array(order))
+    idx = pc.sort_indices(
+        work,
+        sort_keys=[
+            ("event_id", "ascending"),
+            ("received_at", "ascending"),
+            ("__order", "ascending"),
+        ],
+    )
+    ids = table.column("event_id").take(idx).to_numpy(zero_copy_only=False)
+    first = np.ones(len(ids), dtype=bool)
+    first[1:] = ids[1:] != ids[:-1]
+    return table.take(idx.filter(pa.array(first)))
+
+
+def compact_partition(s3: Any, settings: Settings, table: str, dt: str) -> CompactionResult:
+    """Merge one partition's files into ``compacted.parquet``, then delete the others."""
+    bucket = settings.data_bucket
+    prefix = partition_prefix(settings, table, dt)
+    target = prefix + COMPACTED_NAME
+    keys = list_parquet_keys(s3, bucket, prefix)
+    if not keys or keys == [target]:
+        return CompactionResult(table, dt, len(keys), 0, 0, None)
+    schema = arrow_schema(TABLES[table])
+    parts, order = [], []
+    for n, key in enumerate(keys):
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        part = pq.read_table(io.BytesIO(body)).select(schema.names).cast(schema)
+        parts.append(part)
+        order.append(np.full(part.num_rows, n, dtype=np.int64))
+    merged = pa.concat_tables(parts)
+    kept = dedupe_earliest(merged, np.concatenate(order))
+    kept = kept.sort_by([("userid", "ascending"), ("event_ts", "ascending")])
+    # userid is worth a dictionary once rows are sorted by it.
+    body = parquet_bytes(kept, dictionary=(*LOW_CARDINALITY, "userid"))
+    s3.put_object(
+        Bucket=bucket, Key=target, Body=body, ContentType="application/vnd.apache.parquet"
+    )
+    stale = [k for k in keys if k != target]
+    for i in range(0, len(stale), _DELETE_BATCH):
+        chunk = stale[i : i + _DELETE_BATCH]
+        s3.delete_objects(
+            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
+        )
+    return CompactionResult(table, dt, len(keys), merged.num_rows, kept.num_rows, target)

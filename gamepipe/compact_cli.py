@@ -1,0 +1,37 @@
+"""``gamepipe compact``: merge each partition's batch files into one deduplicated file."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict
+from datetime import UTC, datetime
+
+import click
+
+from chalicelib.tables import TABLES
+
+
+@click.command()
+@click.option("--table", "tables", multiple=True, type=click.Choice(sorted(TABLES)),
+              help="Table(s) to compact (default: all five).")  # fmt: skip
+@click.option("--dt", "dts", multiple=True, help="Partition date(s) YYYY-MM-DD.")
+@click.option("--include-today", is_flag=True,
+              help="Also compact today's (UTC) partitions, still being written.")  # fmt: skip
+def compact(tables: tuple[str, ...], dts: tuple[str, ...], include_today: bool) -> None:
+    """Compact partitions (default: every partition before today, UTC); one JSON line each."""
+    from chalicelib import aws
+    from chalicelib.compaction import compact_partition, list_partitions
+    from chalicelib.settings import Settings
+
+    settings = Settings.from_env()
+    s3 = aws.client("s3")
+    today = datetime.now(UTC).date().isoformat()
+    for table in tables or tuple(TABLES):
+        days = list(dts) or [
+            d for d in list_partitions(s3, settings, table) if include_today or d < today
+        ]
+        for dt in days:
+            result = compact_partition(s3, settings, table, dt)
+            click.echo(
+                json.dumps({**asdict(result), "duplicates_dropped": result.duplicates_dropped})
+            )
