@@ -160,8 +160,9 @@ def _server(args: list[str], **popen: Any) -> Iterator[None]:
             proc.wait()
 
 
-def http_events_per_s(requests_n: int, concurrency: int) -> float:
-    """Wall-clock events/s posting 500-event batches to ``chalice local`` (moto Kinesis)."""
+@contextmanager
+def local_api() -> Iterator[str]:
+    """``chalice local --stage local`` over a moto server's Kinesis (4 shards); yields its URL."""
     import boto3
 
     bindir = Path(sys.executable).parent
@@ -186,20 +187,59 @@ def http_events_per_s(requests_n: int, concurrency: int) -> float:
         root = Path(__file__).resolve().parent.parent
         with _server([*chalice, "--stage", "local", "--no-autoreload"], cwd=root, env=env):
             _wait(url + "/health")
-            bodies = make_bodies(requests_n, with_ids=True, seed=7)
-            local = threading.local()
+            yield url
 
-            def post(body: bytes) -> int:
-                if not hasattr(local, "session"):
-                    local.session = requests.Session()
-                r = local.session.post(url + "/v1/events", data=body, headers=HEADERS, timeout=60)
-                return int(r.json()["accepted"])
 
-            post(bodies[0])  # warm-up (first request imports and builds the client)
-            start = time.perf_counter()
-            with ThreadPoolExecutor(concurrency) as pool:
-                accepted = sum(pool.map(post, bodies))
-            return accepted / (time.perf_counter() - start)
+def _rate(
+    url: str, path_bodies: list[tuple[str, bytes]], concurrency: int, *, keep_alive: bool = True
+) -> float:
+    """Accepted events per wall-clock second posting the (path, body) list concurrently.
+
+    ``keep_alive=False`` opens a connection per request, like ``ab`` without ``-k``: over a
+    kept-alive connection, chalice local's small replies stall ~40 ms each (its dev server
+    writes headers and body separately and Nagle waits for the client's delayed ACK).
+    """
+    local = threading.local()
+    headers = HEADERS if keep_alive else {**HEADERS, "Connection": "close"}
+
+    def post(item: tuple[str, bytes]) -> int:
+        if not hasattr(local, "session"):
+            local.session = requests.Session() if keep_alive else requests
+        path, body = item
+        r = local.session.post(url + path, data=body, headers=headers, timeout=60)
+        return int(r.json()["accepted"])
+
+    post(path_bodies[0])  # warm-up (the first request imports and builds the client)
+    start = time.perf_counter()
+    with ThreadPoolExecutor(concurrency) as pool:
+        accepted = sum(pool.map(post, path_bodies))
+    return accepted / (time.perf_counter() - start)
+
+
+def http_figures(quick: bool) -> list[Figure]:
+    """Batched events/s and single-event requests/s through ``chalice local``."""
+    n_batches, batch_conc = (8, 2) if quick else (40, 4)
+    n_single, single_conc = (500, 8) if quick else (3000, 20)
+    batched, single = [], []
+    singles = [
+        (f"/v1/events/{e['event_type']}", json.dumps(e).encode())
+        for e in generate_events(100, n_single, 11, resend_fraction=0)
+    ]
+    for _ in range(1 if quick else 3):
+        with local_api() as url:
+            bodies = make_bodies(n_batches, with_ids=True, seed=7)
+            batched.append(_rate(url, [("/v1/events", b) for b in bodies], batch_conc))
+            single.append(_rate(url, singles, single_conc, keep_alive=False))
+    where = "chalice local dev server + moto Kinesis (4 shards) on the same 2 cores"
+    return [
+        Figure(BENCH,
+               f"HTTP events/s via chalice local (500-event batches, {batch_conc} in flight)",
+               "events/s", batched, note=where),
+        Figure(BENCH, f"HTTP single-event requests/s via chalice local ({single_conc} in flight)",
+               "req/s", single,
+               note=where + "; a connection per request (as ab without -k); the seed's Flask"
+                    " dev server did 1.1-1.3k req/s with ab -c 20"),
+    ]  # fmt: skip
 
 
 def run(quick: bool) -> list[Figure]:
@@ -224,13 +264,7 @@ def run(quick: bool) -> list[Figure]:
                note="each naive repeat over the handler's median; higher is better"),
     ]  # fmt: skip
     if not quick or "--http" in sys.argv:
-        n, conc = (8, 2) if quick else (40, 4)
-        values = [http_events_per_s(n, conc) for _ in range(1 if quick else 3)]
-        figures.append(
-            Figure(BENCH, f"HTTP events/s via chalice local (500-event batches, {conc} in flight)",
-                   "events/s", values,
-                   note="chalice local dev server + moto Kinesis (4 shards) on the same 2 cores"),
-        )  # fmt: skip
+        figures += http_figures(quick)
     return figures
 
 
