@@ -38,6 +38,7 @@ def make_events(
     *,
     resend_fraction: float = 0.0,
     bad_fraction: float = 0.0,
+    span_seconds: int = 4 * 3600,
 ) -> list[dict[str, Any]]:
     """Events as a client sends them (the truth file's lines), deterministic for a seed.
 
@@ -46,26 +47,26 @@ def make_events(
     """
     rng = random.Random(seed)
     sent: list[dict[str, Any]] = []
-    for i in range(n):
+    for _ in range(n):
         roll = rng.random()
         if sent and roll < resend_fraction:
             sent.append(dict(rng.choice(sent)))
             continue
-        event = _event(rng, users, i)
+        event = _event(rng, users, span_seconds)
         if roll > 1.0 - bad_fraction:
             event = _broken(rng, event)
         sent.append(event)
     return sent
 
 
-def _event(rng: random.Random, users: int, i: int) -> dict[str, Any]:
+def _event(rng: random.Random, users: int, span_seconds: int) -> dict[str, Any]:
     kind = rng.choice(
         [
             "purchase_sword", "purchase_shield", "purchase_potion", "join_guild",
             "find_treasure", "enemy_attack", "defeat_enemy", "take_potion", "level_up",
         ]
     )  # fmt: skip
-    ts = BASE_TS + timedelta(seconds=rng.randrange(4 * 3600))
+    ts = BASE_TS + timedelta(seconds=rng.randrange(span_seconds))
     event: dict[str, Any] = {
         "event_type": kind,
         "userid": f"user-{rng.randrange(users):04d}",

@@ -1,15 +1,22 @@
 -- Report: Guild Membership — members per guild.
--- A player belongs to the guild of their latest join (by event_ts, ties broken by
--- event_id) and counts once. Ranked by members, ties broken by guild_name.
-WITH latest AS (
+-- A player belongs to the guild of their latest join (by event_ts, ties broken by the
+-- larger event_id) and counts once. Ranked by members, ties broken by guild_name.
+WITH last_join AS (
     SELECT userid,
-           guild_name,
-           row_number() OVER (PARTITION BY userid ORDER BY event_ts DESC, event_id DESC) AS rn
+           max(event_ts) AS event_ts
     FROM guild_events
+    GROUP BY userid
+),
+current_guild AS (
+    SELECT g.userid,
+           max_by(g.guild_name, g.event_id) AS guild_name
+    FROM guild_events AS g
+    JOIN last_join AS l
+      ON g.userid = l.userid AND g.event_ts = l.event_ts
+    GROUP BY g.userid
 )
 SELECT guild_name,
        count(*) AS members
-FROM latest
-WHERE rn = 1
+FROM current_guild
 GROUP BY guild_name
 ORDER BY members DESC, guild_name
