@@ -133,6 +133,12 @@ def _parse_start(value: str) -> datetime:
     help="Time of the first event (UTC).",
 )
 @click.option("--days", default=1.0, show_default=True, help="Days the events are spread over.")
+@click.option(
+    "--keep-alive/--no-keep-alive",
+    default=None,
+    help="Reuse HTTP connections (default: yes for https, no for plain http such as chalice "
+    "local, where a connection per request measured 2x faster).",
+)
 @click.option("--quiet", is_flag=True, help="No progress bar or text summary.")
 @click.option(
     "--summary-json", type=click.Path(dir_okay=False, path_type=Path), help="Write the summary."
@@ -150,13 +156,14 @@ def generate(
     truth: Path | None,
     start: str,
     days: float,
+    keep_alive: bool | None,
     quiet: bool,
     summary_json: Path | None,
 ) -> None:
     """Generate plausible game events and send them (deterministic for a seed)."""
     try:
         parsed_weights = parse_weights(weights)
-        sink = open_target(target)
+        sink = open_target(target, keep_alive=keep_alive)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     if batch_size < 1 or batch_size > 500:

@@ -29,6 +29,7 @@ from chalicelib.ingest import ClientInfo, encode_records
 from chalicelib.kinesis_writer import put_records
 
 USER_AGENT = "gamepipe-generator/0.1"
+_HEADERS = {"Content-Type": "application/json", "User-Agent": USER_AGENT}
 
 
 @dataclass
@@ -68,11 +69,16 @@ class HttpTarget:
         timeout: float = 30.0,
         attempts: int = 4,
         sleep: Callable[[float], None] = time.sleep,
+        keep_alive: bool = True,
     ):
         self.url = base_url.rstrip("/") + "/v1/events"
         self.timeout = timeout
         self.attempts = attempts
         self.sleep = sleep
+        # Without keep-alive every request opens its own connection. Slower against a
+        # real endpoint (TLS), but chalice local's small replies stall ~40 ms on a
+        # kept-alive connection (Nagle + delayed ACK), which dominates small batches.
+        self.keep_alive = keep_alive
         self._local = threading.local()
         self._sessions: list[requests.Session] = []
         self._lock = threading.Lock()
@@ -81,7 +87,7 @@ class HttpTarget:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            session.headers.update({"Content-Type": "application/json", "User-Agent": USER_AGENT})
+            session.headers.update(_HEADERS)
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)
@@ -114,7 +120,11 @@ class HttpTarget:
         )
 
     def _post(self, body: bytes) -> requests.Response:
-        response = self._session().post(self.url, data=body, timeout=self.timeout)
+        if self.keep_alive:
+            response = self._session().post(self.url, data=body, timeout=self.timeout)
+        else:
+            headers = {**_HEADERS, "Connection": "close"}
+            response = requests.post(self.url, data=body, headers=headers, timeout=self.timeout)
         if response.status_code == 429 or response.status_code >= 500:
             raise _Retryable(response.status_code)
         return response
@@ -148,11 +158,24 @@ class KinesisTarget:
         """Nothing to release (the boto3 client is shared)."""
 
 
-def open_target(spec: str, *, kinesis_client: Any = None, max_attempts: int = 8) -> Target:
-    """``http(s)://host:port`` → HttpTarget; ``kinesis://stream`` → KinesisTarget."""
+def open_target(
+    spec: str,
+    *,
+    kinesis_client: Any = None,
+    max_attempts: int = 8,
+    keep_alive: bool | None = None,
+) -> Target:
+    """``http(s)://host:port`` → HttpTarget; ``kinesis://stream`` → KinesisTarget.
+
+    ``keep_alive=None`` picks by scheme: reuse connections over https (a TLS handshake per
+    request is expensive; API Gateway is https only), a connection per request over plain
+    http, which measured 2-2.5x faster against chalice local (see HttpTarget).
+    """
     parsed = urlparse(spec)
     if parsed.scheme in ("http", "https"):
-        return HttpTarget(spec)
+        if keep_alive is None:
+            keep_alive = parsed.scheme == "https"
+        return HttpTarget(spec, keep_alive=keep_alive)
     if parsed.scheme == "kinesis" and parsed.netloc:
         if kinesis_client is None:
             from chalicelib import aws

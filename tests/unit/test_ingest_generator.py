@@ -109,7 +109,12 @@ def test_weights_parse_and_zero_disables_a_type():
 
 
 def test_open_target_parses_specs():
-    assert open_target("http://127.0.0.1:8000").url == "http://127.0.0.1:8000/v1/events"  # type: ignore[attr-defined]
+    local = open_target("http://127.0.0.1:8000")
+    assert local.url == "http://127.0.0.1:8000/v1/events"  # type: ignore[attr-defined]
+    assert local.keep_alive is False  # type: ignore[attr-defined]
+    assert open_target("https://api.example.com").keep_alive is True  # type: ignore[attr-defined]
+    forced = open_target("http://x", keep_alive=True)
+    assert forced.keep_alive is True  # type: ignore[attr-defined]
     assert open_target("kinesis://s", kinesis_client=object()).stream == "s"  # type: ignore[attr-defined]
     with pytest.raises(ValueError):
         open_target("ftp://x")
@@ -118,7 +123,9 @@ def test_open_target_parses_specs():
 def test_cli_writes_truth_and_summary(tmp_path, monkeypatch):
     # GIVEN a direct-to-stream target backed by a fake Kinesis client
     fake = FakeKinesis()
-    monkeypatch.setattr("gamepipe.generator.cli.open_target", lambda spec: KinesisTarget("s", fake))
+    monkeypatch.setattr(
+        "gamepipe.generator.cli.open_target", lambda spec, **kw: KinesisTarget("s", fake)
+    )
     truth, summary = tmp_path / "truth.ndjson", tmp_path / "summary.json"
     args = ["--users", "7", "--events", "450", "--seed", "9", "--batch-size", "100",
             "--concurrency", "3", "--target", "kinesis://s", "--bad-fraction", "0.1",
