@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # LocalStack in host mode (no Docker) for this project.
 #   localstack/run.sh install         create localstack/.venv (Python 3.13) + kinesis-mock
-#   localstack/run.sh start [PORT]    start in the foreground; stops it on exit/Ctrl-C (trap)
-#   localstack/run.sh run PORT -- CMD start, wait for health, run CMD with the env, always stop
+#   localstack/run.sh start [PORT]    start, wait for health, run init/ready.d, stay in the
+#                                     foreground; Ctrl-C/exit stops it (trap)
+#   localstack/run.sh run PORT -- CMD the same, then run CMD with AWS_ENDPOINT_URL set; always stop
 # The Python API used by `gamepipe` is gamepipe/stack/localstack.py (same settings).
 set -euo pipefail
 HERE="$(cd "$(dirname "$0")" && pwd)"
@@ -43,19 +44,42 @@ wait_health() {
   echo "LocalStack did not become healthy on port $port" >&2; return 1
 }
 
+stop() {
+  # SIGTERM stops it in a few seconds; its shutdown has been seen to hang under load: SIGKILL after 15 s
+  [[ -n "${LS_PID:-}" ]] || return 0
+  kill -TERM -- "-$LS_PID" 2>/dev/null || true
+  for _ in $(seq 1 150); do kill -0 "$LS_PID" 2>/dev/null || break; sleep 0.1; done
+  kill -KILL -- "-$LS_PID" 2>/dev/null || true
+  wait "$LS_PID" 2>/dev/null || true
+  LS_PID=""
+}
+
+launch() {
+  local port="$1"
+  mkdir -p "$ROOT/.localstack"
+  ls_env "$port"
+  # own process group (setsid) so stop() also ends its kinesis-mock child
+  setsid "$VENV/bin/python" -m localstack.runtime.main >>"$ROOT/.localstack/localstack.log" 2>&1 </dev/null &
+  LS_PID=$!
+  trap stop EXIT INT TERM
+  wait_health "$port"
+  # the same hooks the Docker image runs from /etc/localstack/init/ready.d
+  for hook in "$HERE"/init/ready.d/*.py; do
+    LOCALSTACK_ENDPOINT="http://127.0.0.1:$port" "$VENV/bin/python" "$hook"
+  done
+  echo "LocalStack up on http://127.0.0.1:$port (pid $LS_PID, log .localstack/localstack.log)"
+}
+
 cmd="${1:-start}"; shift || true
 case "$cmd" in
   install) install ;;
   start)
-    install; port="${1:-4566}"; ls_env "$port"
-    exec "$VENV/bin/python" -m localstack.runtime.main ;;
+    install; launch "${1:-4566}"
+    wait "$LS_PID" ;;
   run)
     install; port="${1:-4566}"; shift; [[ "${1:-}" == "--" ]] && shift
-    ls_env "$port"
-    "$VENV/bin/python" -m localstack.runtime.main >"$ROOT/.localstack/localstack.log" 2>&1 &
-    pid=$!
-    trap 'kill -TERM $pid 2>/dev/null; wait $pid 2>/dev/null || true' EXIT INT TERM
-    wait_health "$port"
-    AWS_ENDPOINT_URL="http://127.0.0.1:$port" "$@" ;;
+    launch "$port"
+    AWS_ENDPOINT_URL="http://127.0.0.1:$port" AWS_ACCESS_KEY_ID=test AWS_SECRET_ACCESS_KEY=test \
+      AWS_DEFAULT_REGION="${AWS_DEFAULT_REGION:-us-east-1}" "$@" ;;
   *) echo "usage: $0 install | start [PORT] | run PORT -- CMD..." >&2; exit 2 ;;
 esac

@@ -8,7 +8,9 @@ come from the moto sidecar. Select with ``-m localstack``.
 from __future__ import annotations
 
 import json
+import socket
 import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -70,3 +72,43 @@ def test_demo_localstack_answers_equal_oracle(
     # AND LocalStack, moto and chalice local are stopped
     assert set(demo["pids"]) == {"moto", "localstack", "api"}
     assert_all_stopped(demo["pids"])
+
+
+def test_run_script_starts_inits_and_stops_localstack(
+    localstack_installed: None, e2e_env: dict[str, str]
+) -> None:
+    # GIVEN a free port and a check that runs with the script's env
+    from gamepipe.stack.procs import free_port
+
+    port = free_port()
+    check = (
+        "import boto3, os\n"
+        "k = boto3.client('kinesis')\n"
+        "s = k.describe_stream_summary(StreamName='gamepipe-events')['StreamDescriptionSummary']\n"
+        "b = sorted(x['Name'] for x in boto3.client('s3').list_buckets()['Buckets'])\n"
+        "print(s['OpenShardCount'], ','.join(b), os.environ['AWS_ENDPOINT_URL'])\n"
+    )
+    # WHEN localstack/run.sh starts LocalStack, runs its init hook, then the check
+    proc = subprocess.run(
+        [
+            "bash",
+            str(ROOT / "localstack" / "run.sh"),
+            "run",
+            str(port),
+            "--",
+            sys.executable,
+            "-c",
+            check,
+        ],
+        cwd=ROOT,
+        env=e2e_env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    # THEN the hook made the 4-shard stream and both buckets on that LocalStack
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert f"4 gamepipe-data,gamepipe-reports http://127.0.0.1:{port}" in proc.stdout
+    # AND LocalStack was stopped when the script ended (its port is free again)
+    with socket.socket() as s:
+        assert s.connect_ex(("127.0.0.1", port)) != 0

@@ -1,0 +1,75 @@
+"""LocalStack ready hook: create the pipeline's stream and buckets (and Glue DB) idempotently.
+
+Runs inside the LocalStack container (``/etc/localstack/init/ready.d``, its own Python has
+boto3) and in host mode (``localstack/run.sh`` runs it with the LocalStack venv's Python).
+Self-contained on purpose: the project's package is not installed in the container.
+Glue lives in the moto sidecar (LocalStack's free tier answers 501), so the database is
+created only when ``GLUE_ENDPOINT`` points at it. ``gamepipe`` also creates all of this
+itself (``create_resources``), so the hook is for people who use LocalStack on their own.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+
+import boto3
+from botocore.exceptions import ClientError
+
+ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT", "http://localhost:4566")
+REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
+STREAM = os.environ.get("GAMEPIPE_STREAM_NAME", "gamepipe-events")
+SHARDS = int(os.environ.get("GAMEPIPE_SHARDS", "4"))
+BUCKETS = (
+    os.environ.get("GAMEPIPE_DATA_BUCKET", "gamepipe-data"),
+    os.environ.get("GAMEPIPE_REPORTS_BUCKET", "gamepipe-reports"),
+)
+DATABASE = os.environ.get("GAMEPIPE_GLUE_DATABASE", "gamepipe")
+GLUE_ENDPOINT = os.environ.get("GLUE_ENDPOINT", "")
+
+
+def _client(service: str, endpoint: str) -> object:
+    return boto3.client(
+        service,
+        endpoint_url=endpoint,
+        region_name=REGION,
+        aws_access_key_id="test",
+        aws_secret_access_key="test",
+    )
+
+
+def main() -> None:
+    """Create stream (wait ACTIVE), buckets, and the Glue database if a sidecar is given."""
+    kinesis = _client("kinesis", ENDPOINT)
+    try:
+        kinesis.create_stream(StreamName=STREAM, ShardCount=SHARDS)  # type: ignore[attr-defined]
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+    for _ in range(300):
+        desc = kinesis.describe_stream_summary(StreamName=STREAM)  # type: ignore[attr-defined]
+        if desc["StreamDescriptionSummary"]["StreamStatus"] == "ACTIVE":
+            break
+        time.sleep(0.2)
+    s3 = _client("s3", ENDPOINT)
+    for bucket in BUCKETS:
+        try:
+            s3.create_bucket(Bucket=bucket)  # type: ignore[attr-defined]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] not in (
+                "BucketAlreadyOwnedByYou",
+                "BucketAlreadyExists",
+            ):
+                raise
+    if GLUE_ENDPOINT:
+        glue = _client("glue", GLUE_ENDPOINT)
+        try:
+            glue.create_database(DatabaseInput={"Name": DATABASE})  # type: ignore[attr-defined]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "AlreadyExistsException":
+                raise
+    print(f"gamepipe: stream {STREAM} ({SHARDS} shards), buckets {', '.join(BUCKETS)} ready")
+
+
+if __name__ == "__main__":
+    main()
