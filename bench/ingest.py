@@ -228,17 +228,20 @@ def http_figures(quick: bool) -> list[Figure]:
     for _ in range(1 if quick else 3):
         with local_api() as url:
             bodies = make_bodies(n_batches, with_ids=True, seed=7)
-            batched.append(_rate(url, [("/v1/events", b) for b in bodies], batch_conc))
+            batches = [("/v1/events", b) for b in bodies]
+            batched.append(_rate(url, batches, batch_conc, keep_alive=False))
             single.append(_rate(url, singles, single_conc, keep_alive=False))
-    where = "chalice local dev server + moto Kinesis (4 shards) on the same 2 cores"
+    where = (
+        "chalice local dev server + moto Kinesis (4 shards) on the same 2 cores;"
+        " a connection per request (as the generator does over plain http)"
+    )
     return [
         Figure(BENCH,
                f"HTTP events/s via chalice local (500-event batches, {batch_conc} in flight)",
                "events/s", batched, note=where),
         Figure(BENCH, f"HTTP single-event requests/s via chalice local ({single_conc} in flight)",
                "req/s", single,
-               note=where + "; a connection per request (as ab without -k); the seed's Flask"
-                    " dev server did 1.1-1.3k req/s with ab -c 20"),
+               note=where + "; the seed's Flask dev server did 1.1-1.3k req/s with ab -c 20"),
     ]  # fmt: skip
 
 
