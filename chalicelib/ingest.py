@@ -347,6 +347,20 @@ def _write(
     lines: list[_Line], rejected: list[dict[str, Any]], settings: Settings, kinesis_client: Any
 ) -> IngestResult:
     """Group lines into records, put them, and shape the result."""
+    # A line too big for a record on its own is the client's doing (an event near the
+    # body limit plus the server fields): reject it rather than fail the PutRecords call.
+    fitting = []
+    for line in lines:
+        if len(line.data) + len(line.userid.encode()) > MAX_RECORD_BYTES:
+            reason = (
+                f"event is {len(line.data)} bytes once stamped; a record holds {MAX_RECORD_BYTES}"
+            )
+            rejected.append({"index": line.index, "reason": reason})
+        else:
+            fitting.append(line)
+    if len(fitting) < len(lines):
+        rejected.sort(key=lambda r: r["index"])
+        lines = fitting
     if not lines:
         return IngestResult(400, rejected=rejected, error="no valid events")
     records, members = group_records([(line.userid, line.data) for line in lines])

@@ -94,7 +94,14 @@ def put_records(
 ) -> PutSummary:
     """Write ``(partition_key, data)`` records to ``stream``; resend failed ones with backoff."""
     summary = PutSummary()
-    pending: list[int] = list(range(len(records)))
+    pending: list[int] = []
+    for i, (key, data) in enumerate(records):
+        # Kinesis refuses the whole call if one record is over the limit: fail it alone.
+        if len(data) + len(key.encode()) > MAX_RECORD_BYTES:
+            summary.errors[i] = "RecordTooLarge"
+            summary.failed_indexes.append(i)
+        else:
+            pending.append(i)
 
     def attempt() -> list[int]:
         # One round: every pending record is sent once (in ≤500/5 MB calls).

@@ -311,3 +311,20 @@ def test_odd_bodies_are_4xx_never_an_exception(body):
 def test_odd_single_bodies_are_4xx(body):
     result = ingest_single("find_treasure", body, INFO, SETTINGS, FakeKinesis(), now=NOW)
     assert 400 <= result.status < 500
+
+
+def test_event_too_big_for_a_record_is_rejected_not_a_failed_call():
+    # GIVEN an event that fits the body limit but not a Kinesis record once stamped,
+    # next to a normal one
+    big = {**VALID["find_treasure"], "blob": "x" * (MAX_RECORD_BYTES - 200)}
+    body = json.dumps({"events": [big, VALID["level_up"]]}).encode()
+    fake = FakeKinesis()
+    settings = Settings(max_body_bytes=2 * MAX_RECORD_BYTES)
+    # WHEN ingested
+    result = ingest_batch(body, INFO, settings, fake, now=NOW)
+    # THEN the big one is rejected by index, the other lands, and no call carried the big one
+    assert result.status == 200
+    assert [r["index"] for r in result.rejected] == [0]
+    assert "bytes" in result.rejected[0]["reason"]
+    assert result.event_ids == [VALID["level_up"]["event_id"]]
+    assert all(len(r["Data"]) < MAX_RECORD_BYTES for call in fake.calls for r in call)

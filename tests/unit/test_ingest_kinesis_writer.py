@@ -78,3 +78,14 @@ def test_connection_errors_are_retried():
     client = _Raising(EndpointConnectionError(endpoint_url="http://x"), times=1)
     summary = put_records(client, "s", [("a", b"1")], max_attempts=3, **NO_SLEEP)
     assert client.calls == 2 and summary.ok
+
+
+def test_oversized_record_fails_alone_without_being_sent():
+    from chalicelib.kinesis_writer import MAX_RECORD_BYTES
+
+    fake = FakeKinesis()
+    records = [("a", b"x" * MAX_RECORD_BYTES), ("b", b"ok")]
+    summary = put_records(fake, "s", records, **NO_SLEEP)
+    assert [[r["Data"] for r in c] for c in fake.calls] == [[b"ok"]]
+    assert summary.failed_indexes == [0] and summary.errors == {0: "RecordTooLarge"}
+    assert summary.records_sent == 1
