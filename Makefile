@@ -92,3 +92,10 @@ EVENTS_PER_DAY ?= 100M
 cost: $(STAMP) ## AWS cost per million events: make cost EVENTS_PER_DAY=1B (docs/cost.md)
 	$(BIN)/gamepipe cost --events-per-day $(EVENTS_PER_DAY) --preset recommended
 	$(BIN)/gamepipe cost --events-per-day $(EVENTS_PER_DAY) --levers
+
+.PHONY: answers bench-queries
+answers: $(STAMP) ## Print the 7 answers from the lake (GAMEPIPE_QUERY_ENGINE=local|athena)
+	@for q in q1 q2 q3 q4 q5 q6 q7; do $(BIN)/gamepipe query $$q; echo; done
+
+bench-queries: $(STAMP) ## Query benchmark: 10M local + 1M over emulated S3 (QUICK=1: 1M + 100k)
+	$(PY) -m bench.queries $(if $(QUICK),--quick,)
