@@ -19,6 +19,7 @@ from tenacity import (
     Retrying,
     retry_if_result,
     stop_after_attempt,
+    stop_after_delay,
     wait_random_exponential,
 )
 
@@ -90,9 +91,15 @@ def put_records(
     max_attempts: int = 8,
     wait_base: float = 0.05,
     wait_max: float = 2.0,
+    max_seconds: float = 20.0,
     sleep: Callable[[float], None] = time.sleep,
 ) -> PutSummary:
-    """Write ``(partition_key, data)`` records to ``stream``; resend failed ones with backoff."""
+    """Write ``(partition_key, data)`` records to ``stream``; resend failed ones with backoff.
+
+    Stops after ``max_attempts`` rounds or once ``max_seconds`` have passed (botocore's own
+    retries of a throttled call count too), so an API request ends well inside API
+    Gateway's 29 s.
+    """
     summary = PutSummary()
     pending: list[int] = []
     for i, (key, data) in enumerate(records):
@@ -118,7 +125,7 @@ def put_records(
         return pending
 
     retrying = Retrying(
-        stop=stop_after_attempt(max(1, max_attempts)),
+        stop=stop_after_attempt(max(1, max_attempts)) | stop_after_delay(max_seconds),
         wait=wait_random_exponential(multiplier=wait_base, max=wait_max),
         retry=retry_if_result(bool),
         retry_error_callback=give_up,

@@ -89,3 +89,21 @@ def test_oversized_record_fails_alone_without_being_sent():
     assert [[r["Data"] for r in c] for c in fake.calls] == [[b"ok"]]
     assert summary.failed_indexes == [0] and summary.errors == {0: "RecordTooLarge"}
     assert summary.records_sent == 1
+
+
+def test_stops_at_the_time_budget(monkeypatch):
+    # GIVEN a stream that always throttles, and a clock that each backoff moves by 10 s
+    import tenacity
+
+    clock = [1000.0]
+    monkeypatch.setattr(tenacity.time, "monotonic", lambda: clock[0])
+
+    def sleep(seconds: float) -> None:
+        clock[0] += 10
+
+    fake = FakeKinesis(always_fail=True)
+    # WHEN the budget is 15 s but 50 attempts are allowed
+    summary = put_records(fake, "s", [("a", b"1")], max_attempts=50, max_seconds=15, sleep=sleep)
+    # THEN it gives up after the round that ends past 15 s: 3 calls, not 50
+    assert len(fake.calls) == 3
+    assert summary.records_failed == 1
