@@ -507,7 +507,8 @@ def main(argv: list[str] | None = None) -> int:
     )
     for r in results:
         for f in r.figures:
-            print(f"  {f.summary()}  {verdict(f)}")
+            line = f.summary() if f.values else f"{f.name}: no values"
+            print(f"  {line}  {verdict(f)}")
     # Exit 0 even when figures miss targets: the report is the product; failures are in it.
     return 0
 
