@@ -251,3 +251,15 @@ def test_without_a_dt_filter_athena_scans_every_retained_day() -> None:
     # THEN bytes scanned double with retention, and a one-day filter scans 30x less
     assert tb[1] == pytest.approx(2 * tb[0])
     assert pruned.quantity == pytest.approx(tb[0] / 30)
+
+
+def test_docs_quote_the_model() -> None:
+    # GIVEN docs/cost.md, which quotes the model's output (made with --no-bench)
+    from pathlib import Path
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "cost.md").read_text(encoding="utf-8")
+    # THEN its levers table is exactly what the model prints today (regenerate it otherwise:
+    # gamepipe cost --no-bench --levers --events-per-day 100M)
+    assert cost.render_levers(cost.lever_steps(1e8, 350)) in doc
+    rec = estimate(build_inputs(1e8, 350, "recommended")[0]).usd_per_million_events
+    assert f"**${rec:.3f}**" in doc
