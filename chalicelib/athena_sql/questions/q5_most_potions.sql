@@ -1,7 +1,7 @@
 -- Question 5: Which player used the most potions?
 -- Answer: every player tied for the most take_potion events (ordered by userid).
 -- count(DISTINCT event_id) counts a resent event once.
-WITH potions AS (
+WITH potion_counts AS (
     SELECT userid,
            count(DISTINCT event_id) AS potions
     FROM character_stats
@@ -10,6 +10,6 @@ WITH potions AS (
 )
 SELECT userid,
        potions
-FROM potions
-WHERE potions = (SELECT max(potions) FROM potions)
+FROM potion_counts
+WHERE potions = (SELECT max(potions) FROM potion_counts)
 ORDER BY userid

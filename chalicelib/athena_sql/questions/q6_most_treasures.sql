@@ -1,7 +1,7 @@
 -- Question 6: Which player found the most treasures?
 -- Answer: every player tied for the most find_treasure events (ordered by userid).
 -- count(DISTINCT event_id) counts a resent event once.
-WITH treasures AS (
+WITH treasure_counts AS (
     SELECT userid,
            count(DISTINCT event_id) AS treasures
     FROM character_events
@@ -10,6 +10,6 @@ WITH treasures AS (
 )
 SELECT userid,
        treasures
-FROM treasures
-WHERE treasures = (SELECT max(treasures) FROM treasures)
+FROM treasure_counts
+WHERE treasures = (SELECT max(treasures) FROM treasure_counts)
 ORDER BY userid
