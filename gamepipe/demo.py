@@ -113,7 +113,7 @@ def format_answers(answers: dict[str, Any]) -> str:
     return "\n".join(out)
 
 
-def generator_argv(url: str, opts: DemoOptions, truth: Path) -> list[str]:
+def generator_argv(url: str, opts: DemoOptions, truth: Path, summary: Path) -> list[str]:
     """The ``gamepipe generate`` command line for the demo's workload over HTTP."""
     argv = [
         sys.executable, "-m", "gamepipe.cli", "generate",
@@ -123,7 +123,7 @@ def generator_argv(url: str, opts: DemoOptions, truth: Path) -> list[str]:
         "--seed", str(opts.seed),
         "--truth", str(truth),
         "--quiet",
-        "--summary-json", str(truth.parent / "generator-summary.json"),
+        "--summary-json", str(summary),
     ]  # fmt: skip
     if opts.bad_fraction is not None:
         argv += ["--bad-fraction", str(opts.bad_fraction)]
@@ -181,7 +181,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
                 gen_log = run_dir / "logs" / "generator.log"
                 with open(gen_log, "wb") as log:
                     rc = subprocess.run(
-                        generator_argv(url, opts, truth),
+                        generator_argv(url, opts, truth, run_dir / "generator-summary.json"),
                         env={**os.environ},
                         stdout=log,
                         stderr=subprocess.STDOUT,
@@ -218,8 +218,19 @@ def run_demo(opts: DemoOptions) -> DemoResult:
             "run dir (logs, checkpoints)": str(run_dir),
             **{k: v for k, v in env.items() if k.startswith("AWS_ENDPOINT_URL")},
         }
+        summary_path = run_dir / "generator-summary.json"
+        generator = json.loads(summary_path.read_text()) if summary_path.exists() else {}
         (run_dir / "demo.json").write_text(
-            json.dumps({"pids": target.pids, "locations": result.locations}, indent=2)
+            json.dumps(
+                {
+                    "pids": target.pids,
+                    "locations": result.locations,
+                    "timings": result.timings,
+                    "consumer": result.consumer,
+                    "generator": generator,
+                },
+                indent=2,
+            )
         )
         if opts.keep and opts.target != "aws":
             state.save(
