@@ -94,11 +94,20 @@ class LocalEngine:
     def execute(self, sql: str, params: Params = None) -> pa.Table:
         """Run one Athena statement; ``?`` params as a list, ``:name`` params as a dict."""
         with self._lock:
-            duck_sql = self.translate(sql)
-            con = self._connection()
-            bound: Any = _duckdb_params(params)
-            result = con.execute(duck_sql, bound) if bound is not None else con.execute(duck_sql)
-            return result.fetch_arrow_table()
+            try:
+                return self._run(sql, params)
+            except duckdb.IOException:
+                # A listed file vanished (compaction replaced it) since the catalog was
+                # cached: re-read Glue and the file lists once, then retry.
+                self.refresh()
+                return self._run(sql, params)
+
+    def _run(self, sql: str, params: Params) -> pa.Table:
+        duck_sql = self.translate(sql)
+        con = self._connection()
+        bound: Any = _duckdb_params(params)
+        result = con.execute(duck_sql, bound) if bound is not None else con.execute(duck_sql)
+        return result.fetch_arrow_table()
 
     def translate(self, sql: str) -> str:
         """The DuckDB SQL this engine would run for ``sql`` (after a catalog refresh if due)."""

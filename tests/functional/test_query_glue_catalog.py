@@ -108,3 +108,28 @@ def test_table_without_partitions_is_empty_and_typed(glue: Any) -> None:
     engine.close()
     assert table.num_rows == 0
     assert table.column_names == ["userid", "defeats"]
+
+
+def test_files_replaced_by_compaction_trigger_one_refresh(glue: Any, tmp_path: Path) -> None:
+    # GIVEN a registered partition of two small files, already queried (file list cached)
+    (day, rows), *_ = sorted(rows_by_day().items())
+    folder = tmp_path / f"dt={day}"
+    folder.mkdir()
+    half = len(rows) // 2
+    for i, chunk in enumerate((rows[:half], rows[half:])):
+        pq.write_table(
+            helpers_sql.arrow_table("character_events", chunk), folder / f"small-{i}.parquet"
+        )
+    add_partition(glue, day, folder)
+    engine = LocalEngine(SETTINGS, glue_client=glue, ttl_seconds=3600)
+    before = count_by_dt(engine)
+
+    # WHEN compaction replaces them with one file under a new name
+    pq.write_table(helpers_sql.arrow_table("character_events", rows), folder / "compacted.parquet")
+    for i in range(2):
+        (folder / f"small-{i}.parquet").unlink()
+    after = count_by_dt(engine)
+    engine.close()
+
+    # THEN the next query re-lists once and answers the same instead of failing
+    assert before == after == {day: len(rows)}
