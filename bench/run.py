@@ -44,7 +44,7 @@ NOT_SCRIPTS = {"__init__", "common", "run", "naive"}
 EXPECTED = ("ingest", "consumer", "queries", "freshness", "e2e")
 PACKAGES = ("duckdb", "pyarrow", "msgspec", "sqlglot", "moto", "chalice", "boto3", "orjson")
 # Per-script timeouts (s). The quick suite must finish in < 2 min on 2 cores.
-QUICK_TIMEOUT = 60.0
+QUICK_TIMEOUT = 90.0
 FULL_TIMEOUT = 3600.0
 QUICK_BUDGET = 120.0
 
@@ -59,6 +59,7 @@ class ScriptResult:
     peak_rss_mb: float = 0.0
     error: str = ""
     figures: list[Figure] = field(default_factory=list)
+    expected_s: float = 0.0  # last known wall time, kept when the budget skips the script
 
 
 # --- discovery -------------------------------------------------------------------------
@@ -218,10 +219,37 @@ def merge(runs: list[list[Figure]]) -> list[Figure]:
     return list(merged.values())
 
 
+def previous_walls(path: Path, quick: bool) -> dict[str, float]:
+    """Wall seconds per script in the last run of the same kind (quick/full), if any."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    if bool(data.get("quick")) != quick:
+        return {}
+    walls = {}
+    for s in data.get("scripts", []):
+        if s.get("status") == "ok" and s.get("wall_s"):
+            walls[s["name"]] = sum(s["wall_s"]) / len(s["wall_s"])
+        elif s.get("expected_s"):
+            walls[s["name"]] = float(s["expected_s"])
+    return walls
+
+
 def run_suite(
-    names: list[str], quick: bool, repeat: int, timeout: float, budget: float | None
+    names: list[str],
+    quick: bool,
+    repeat: int,
+    timeout: float,
+    budget: float | None,
+    history: dict[str, float] | None = None,
 ) -> list[ScriptResult]:
-    """Run each script ``repeat`` times (sequentially); stop starting new ones past ``budget``."""
+    """Run each script ``repeat`` times (sequentially); keep the suite within ``budget``.
+
+    A script the last run of the same kind says cannot finish in what is left of the budget
+    is skipped (and reported) rather than started and killed.
+    """
+    history = history or {}
     results = []
     suite_start = time.perf_counter()
     available = set(discover())
@@ -235,9 +263,14 @@ def run_suite(
             left = timeout
             if budget is not None:
                 left = min(timeout, budget - (time.perf_counter() - suite_start))
-                if left <= 1:
+                expected = history.get(name, 0.0)
+                if left <= 1 or expected > left:
                     res.status = res.status if runs else "skipped"
-                    res.error = res.error or f"suite budget of {budget:.0f} s used up"
+                    res.expected_s = expected
+                    res.error = res.error or (
+                        f"suite budget of {budget:.0f} s: {max(left, 0):.0f} s left, last run"
+                        f" took {expected:.0f} s"
+                    )
                     break
             print(f"[bench] {name} ({i + 1}/{repeat}) ...", file=sys.stderr, flush=True)
             status, wall, peak, error, figures = run_script_once(
@@ -452,6 +485,7 @@ def to_json(results: list[ScriptResult], meta: dict[str, Any]) -> dict[str, Any]
                 "wall_s": r.wall_s,
                 "peak_rss_mb": r.peak_rss_mb,
                 "error": r.error,
+                "expected_s": r.expected_s,
             }
             for r in results
         ],
@@ -470,6 +504,12 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--only", action="append", default=[], metavar="NAME", help="run only NAME")
     p.add_argument("--repeat", type=int, default=1, help="run each script N times (default 1)")
     p.add_argument("--timeout", type=float, default=None, help="per-script timeout, seconds")
+    p.add_argument(
+        "--budget",
+        type=float,
+        default=None,
+        help=f"suite time budget, seconds (quick default {QUICK_BUDGET:.0f}; full: none)",
+    )
     p.add_argument("--out", type=Path, default=DEFAULT_MD, help="Markdown output path")
     p.add_argument("--json-out", type=Path, default=DEFAULT_JSON, help="JSON output path")
     p.add_argument("--list", action="store_true", help="list the discovered scripts and exit")
@@ -486,10 +526,11 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     names = args.only or list(dict.fromkeys([*EXPECTED, *found]))
     timeout = args.timeout or (QUICK_TIMEOUT if args.quick else FULL_TIMEOUT)
-    budget = QUICK_BUDGET if args.quick and not args.only else None
+    budget = args.budget or (QUICK_BUDGET if args.quick and not args.only else None)
+    history = previous_walls(args.json_out, args.quick)
     machine = machine_info()
     start = time.perf_counter()
-    results = run_suite(names, args.quick, max(1, args.repeat), timeout, budget)
+    results = run_suite(names, args.quick, max(1, args.repeat), timeout, budget, history)
     meta = {
         "date": datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC"),
         "quick": args.quick,

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from bench import run as runner
@@ -101,3 +103,23 @@ def test_report_lists_failures_missing_scripts_and_verdicts() -> None:
 def test_fmt(value: float, text: str) -> None:
     # GIVEN numbers of any size THEN they print readably
     assert runner.fmt(value) == text
+
+
+def test_budget_skips_a_script_that_cannot_finish_in_time(tmp_path) -> None:
+    # GIVEN a previous quick run in which "consumer" took far longer than the budget
+    prev = {
+        "quick": True,
+        "scripts": [{"name": "consumer", "status": "ok", "wall_s": [500.0]}],
+    }
+    path = tmp_path / "latest.json"
+    path.write_text(json.dumps(prev))
+    history = runner.previous_walls(path, quick=True)
+    # WHEN the suite runs with a 60 s budget (no subprocess is started for a skipped script)
+    results = runner.run_suite(["consumer"], True, 1, 30.0, 60.0, history)
+    # THEN the script is reported as skipped with the reason, and remembered for next time
+    assert history == {"consumer": 500.0}
+    assert results[0].status == "skipped"
+    assert "took 500 s" in results[0].error
+    assert runner.to_json(results, {"quick": True})["scripts"][0]["expected_s"] == 500.0
+    # AND a full run's history does not apply to a quick run
+    assert runner.previous_walls(path, quick=False) == {}
