@@ -684,6 +684,10 @@ def to_dict(est: Estimate) -> dict[str, Any]:
     }
 
 
+def _val(v: Any) -> str:
+    return f"{v:,.4g}" if isinstance(v, float) else repr(v)
+
+
 def _qty(v: float) -> str:
     if v >= 100:
         return f"{v:,.0f}"
@@ -739,7 +743,8 @@ def render_markdown(ests: list[Estimate], sources: dict[str, str], preset: str) 
     if sources:
         out += ["", "Inputs not at their defaults:", ""]
         out += [
-            f"- `{k}` = {getattr(ests[0].inputs, k)!r} ({v})" for k, v in sorted(sources.items())
+            f"- `{k}` = {_val(getattr(ests[0].inputs, k))} ({v})"
+            for k, v in sorted(sources.items())
         ]
     return "\n".join(out)
 
@@ -763,7 +768,7 @@ def render_table(ests: list[Estimate], sources: dict[str, str], preset: str) -> 
     if sources:
         out.append("")
         out += [
-            f"  {k} = {getattr(ests[0].inputs, k)!r}  ({v})" for k, v in sorted(sources.items())
+            f"  {k} = {_val(getattr(ests[0].inputs, k))}  ({v})" for k, v in sorted(sources.items())
         ]
     return "\n".join(out)
 
