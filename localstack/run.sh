@@ -32,7 +32,7 @@ ls_env() {
   export OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="${FILESYSTEM_ROOT:-$ROOT/.localstack/fs}" \
     GATEWAY_SERVER=hypercorn GATEWAY_LISTEN="127.0.0.1:$port" DNS_ADDRESS=0 \
     SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 KINESIS_LATENCY=0 \
-    SERVICES="${SERVICES:-s3,kinesis,cloudformation,events,logs,iam,sts}"
+    SERVICES="${SERVICES:-s3,kinesis,cloudformation,events,logs,iam,sts,sqs}"
 }
 
 wait_health() {
@@ -63,8 +63,9 @@ launch() {
   LS_PID=$!
   trap stop EXIT INT TERM
   wait_health "$port"
-  # the same hooks the Docker image runs from /etc/localstack/init/ready.d
-  for hook in "$HERE"/init/ready.d/*.py; do
+  # the same hooks the Docker image runs from /etc/localstack/init/ready.d (SKIP_INIT=1: none,
+  # e.g. when CloudFormation is to create the resources: infrastructure/deploy.sh)
+  [[ "${SKIP_INIT:-0}" == "1" ]] || for hook in "$HERE"/init/ready.d/*.py; do
     LOCALSTACK_ENDPOINT="http://127.0.0.1:$port" "$VENV/bin/python" "$hook"
   done
   echo "LocalStack up on http://127.0.0.1:$port (pid $LS_PID, log .localstack/localstack.log)"

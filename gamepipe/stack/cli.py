@@ -127,3 +127,49 @@ def _print_status(info: dict[str, Any]) -> None:
         if key.startswith("AWS_ENDPOINT_URL"):
             click.echo(f"  {key}={value}")
     click.echo(f"  logs: {Path(info.get('state_dir', '.')) / 'logs'}")
+
+
+@stack.command()
+@click.option("--stage", default="dev", show_default=True, help="Chalice stage to package.")
+@click.option("--stack-name", default=None, help="CloudFormation stack (default gamepipe-STAGE).")
+@click.option("--resources-only", is_flag=True, help="Only the data plane (works on LocalStack).")
+@click.option(
+    "--skip-type", multiple=True, help="Resource type to leave out, e.g. AWS::Glue::Database."
+)
+@click.option(
+    "--artifacts-bucket", default=None, help="S3 bucket for deployment.zip (full deploy)."
+)
+@click.option(
+    "--dry-run", is_flag=True, help="Write the template to build/infrastructure and stop."
+)
+def deploy(
+    stage: str,
+    stack_name: str | None,
+    resources_only: bool,
+    skip_type: tuple[str, ...],
+    artifacts_bucket: str | None,
+    dry_run: bool,
+) -> None:
+    """Package with infrastructure/merge.json and deploy via CloudFormation (AWS or LocalStack)."""
+    import json
+
+    from chalicelib import aws
+    from gamepipe.stack import deploy as dep
+
+    out_dir = dep.ROOT / "build" / "infrastructure" / stage
+    template = json.loads(dep.package(stage, out_dir).read_text())
+    if resources_only:
+        template = dep.resources_only(template, skip_type)
+    (out_dir / "template.json").write_text(json.dumps(template, indent=2))
+    click.echo(f"template: {out_dir / 'template.json'}")
+    if dry_run:
+        return
+    if not resources_only:
+        if not artifacts_bucket:
+            raise click.UsageError("--artifacts-bucket is needed to upload the Lambda code")
+        dep.upload_code(template, out_dir, aws.client("s3"), artifacts_bucket)
+    outputs = dep.deploy_stack(
+        aws.client("cloudformation"), stack_name or f"gamepipe-{stage}", template
+    )
+    for key, value in sorted(outputs.items()):
+        click.echo(f"{key}: {value}")

@@ -17,7 +17,7 @@ from gamepipe.stack import procs
 ROOT = Path(__file__).resolve().parents[2]
 LOCALSTACK_DIR = ROOT / "localstack"
 VENV = LOCALSTACK_DIR / ".venv"
-SERVICES = "s3,kinesis,cloudformation,events,logs,iam,sts"
+SERVICES = "s3,kinesis,cloudformation,events,logs,iam,sts,sqs"
 
 
 def installed(venv: Path = VENV) -> bool:

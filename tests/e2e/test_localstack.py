@@ -112,3 +112,35 @@ def test_run_script_starts_inits_and_stops_localstack(
     # AND LocalStack was stopped when the script ended (its port is free again)
     with socket.socket() as s:
         assert s.connect_ex(("127.0.0.1", port)) != 0
+
+
+def test_cloudformation_deploys_the_data_plane_to_localstack(
+    localstack_installed: None, e2e_env: dict[str, str]
+) -> None:
+    # GIVEN a fresh LocalStack without the init hook (CloudFormation makes the resources)
+    from gamepipe.stack.procs import free_port
+
+    port = free_port()
+    check = (
+        "import boto3\n"
+        "s = boto3.client('kinesis').describe_stream_summary(StreamName='gamepipe-events')\n"
+        "print('shards', s['StreamDescriptionSummary']['OpenShardCount'])\n"
+    )
+    script = (
+        f"infrastructure/deploy.sh --resources-only --skip-type AWS::Glue::Database"
+        f' && {sys.executable} -c "{check}"'
+    )
+    # WHEN infrastructure/deploy.sh deploys the data-plane stack there
+    proc = subprocess.run(
+        ["bash", str(ROOT / "localstack" / "run.sh"), "run", str(port), "--", "bash", "-c", script],
+        cwd=ROOT,
+        env={**e2e_env, "SKIP_INIT": "1"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    # THEN the stack's outputs are printed and the stream has the template's 4 shards
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    assert "StreamArn: arn:aws:kinesis:us-east-1:000000000000:stream/gamepipe-events" in proc.stdout
+    assert "DataBucketName: gamepipe-data-000000000000-us-east-1" in proc.stdout
+    assert "shards 4" in proc.stdout
