@@ -99,3 +99,42 @@ answers: $(STAMP) ## Print the 7 answers from the lake (GAMEPIPE_QUERY_ENGINE=lo
 
 bench-queries: $(STAMP) ## Query benchmark: 10M local + 1M over emulated S3 (QUICK=1: 1M + 100k)
 	$(PY) -m bench.queries $(if $(QUICK),--quick,)
+
+.PHONY: stack-up stack-down stack-status localstack-run deploy-localstack bench-freshness bench-e2e
+LOCALSTACK_PORT ?= 4566
+demo-localstack: $(STAMP) ## The demo on LocalStack host mode (first run installs localstack/.venv, ~45 s)
+	$(BIN)/gamepipe demo --target localstack --users $(USERS) --events $(EVENTS) --seed $(SEED)
+
+test-localstack: $(STAMP) ## LocalStack end-to-end tests only (pytest -m localstack)
+	$(BIN)/pytest -q -m localstack tests/e2e
+
+localstack-install: ## Create localstack/.venv (Python 3.13, pinned localstack-core) + kinesis-mock
+	localstack/run.sh install
+
+localstack-start: $(STAMP) ## Background stack on LocalStack (+ moto for Glue/Athena, API, consumer)
+	$(BIN)/gamepipe stack up --target localstack
+
+localstack-stop: $(STAMP) ## Stop the background stack (any target)
+	$(BIN)/gamepipe stack down
+
+localstack-run: ## LocalStack alone in the foreground on LOCALSTACK_PORT (Ctrl-C stops it)
+	localstack/run.sh start $(LOCALSTACK_PORT)
+
+stack-up: $(STAMP) ## Background local stack: emulator + chalice local + consumer (TARGET=embedded)
+	$(BIN)/gamepipe stack up --target $(TARGET)
+	@echo 'eval "$$($(BIN)/gamepipe stack env)"  # to use it from this shell'
+
+stack-down: $(STAMP) ## Stop the background local stack
+	$(BIN)/gamepipe stack down
+
+stack-status: $(STAMP) ## Processes, ports and endpoints of the background stack
+	$(BIN)/gamepipe stack status
+
+deploy-localstack: $(STAMP) localstack-install ## CloudFormation data plane on a throwaway LocalStack
+	SKIP_INIT=1 localstack/run.sh run $(LOCALSTACK_PORT) -- infrastructure/deploy.sh --resources-only --skip-type AWS::Glue::Database
+
+bench-freshness: $(STAMP) ## Freshness p50/p95 (API 200 -> visible to a query) on both targets
+	$(PY) -m bench.freshness $(if $(QUICK),--quick,)
+
+bench-e2e: $(STAMP) ## End-to-end events/s through the local pipeline on both targets
+	$(PY) -m bench.e2e $(if $(QUICK),--quick,)
