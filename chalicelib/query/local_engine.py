@@ -107,7 +107,7 @@ class LocalEngine:
         con = self._connection()
         bound: Any = _duckdb_params(params)
         result = con.execute(duck_sql, bound) if bound is not None else con.execute(duck_sql)
-        return result.fetch_arrow_table()
+        return _bigint_sums(result.fetch_arrow_table())
 
     def translate(self, sql: str) -> str:
         """The DuckDB SQL this engine would run for ``sql`` (after a catalog refresh if due)."""
@@ -243,6 +243,20 @@ def _view_sql(table: TableInfo) -> str:
             " hive_partitioning = false)"
         )
     return " UNION ALL ".join(branches)
+
+
+def _bigint_sums(table: pa.Table) -> pa.Table:
+    """DuckDB's 128-bit integer sums (Arrow decimal(38, 0)) as Athena's bigint.
+
+    The translator already casts sums it can type; this catches sums over expressions
+    sqlglot could not type (e.g. a CTE column from min_by). Values beyond bigint raise,
+    as Athena's overflow does.
+    """
+    hugeint = pa.decimal128(38, 0)
+    if not any(f.type == hugeint for f in table.schema):
+        return table
+    schema = pa.schema([f.with_type(pa.int64()) if f.type == hugeint else f for f in table.schema])
+    return table.cast(schema)
 
 
 def _duckdb_params(params: Params) -> Any:

@@ -6,6 +6,7 @@ compared with the plain-Python oracle exactly (values and order).
 from __future__ import annotations
 
 import io
+import json
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -78,6 +79,8 @@ def test_clean_events_answers_equal_the_oracle(lake: dict[str, Any]) -> None:
     assert answers == compute_answers(events)
     assert reports == compute_reports(events)
     assert sum(answers["q1"].values()) > 0 and answers["q7"] > 0  # not an empty lake
+    # AND they are plain JSON types (bigint sums, not 128-bit decimals)
+    assert json.loads(json.dumps([answers, reports])) == [answers, reports]
 
 
 def test_resends_and_bad_events_answers_equal_the_oracle(lake: dict[str, Any]) -> None:

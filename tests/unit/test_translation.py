@@ -86,6 +86,16 @@ def test_sum_of_integers_is_bigint(engine: LocalEngine) -> None:
     assert table.column("total")[0].as_py() > 0
 
 
+def test_sums_in_questions_and_reports_are_bigint(engine: LocalEngine) -> None:
+    # GIVEN sums over CTE columns built with min_by (types sqlglot cannot infer)
+    q1 = run_query("q1", settings=SETTINGS, engine=engine)
+    purchases = run_query("player_purchases", settings=SETTINGS, engine=engine)
+    # THEN they still come back as bigint, not 128-bit decimals
+    assert q1.schema.field("purchased").type == pa.int64()
+    for column in ("swords", "shields", "potions", "gold_spent"):
+        assert purchases.schema.field(column).type == pa.int64()
+
+
 def test_approx_distinct_within_tolerance(engine: LocalEngine) -> None:
     # GIVEN 20,000 distinct values (Athena's approx_distinct has ~2.3% standard error)
     row = one(
