@@ -94,14 +94,16 @@ def _shared_columns(
 ) -> dict[str, pa.Array]:
     events = batch.events
     cols: dict[str, pa.Array] = {
-        "event_id": pa.array(batch.event_ids, pa.string()),
         "event_type": _TAGS.take(pa.array(codes)),
         "event_ts": timestamps([e.event_ts for e in events]),
-        # Valid UTF-8 was checked by the decoder, so a zero-copy view is safe.
-        "payload": pa.array(batch.lines, pa.binary()).view(pa.string()),
+        # The raw lines (UTF-8 checked by the decoder), and the pattern-checked fields.
+        **batch.arrays,
     }
+    if "event_id" not in cols:
+        cols["event_id"] = pa.array(batch.event_ids, pa.string())
     for name in ("userid", "host", "user_agent", "app_version", "description"):
-        cols[name] = pa.array(list(map(attrgetter(name), events)), pa.string())
+        if name not in cols:
+            cols[name] = pa.array(list(map(attrgetter(name), events)), pa.string())
     received = timestamps([e.received_at for e in events])
     if received.null_count:
         # Events sent straight to the stream have no server time: use Kinesis arrival.

@@ -81,14 +81,19 @@ _FastEvent = Union[tuple(TWINS.values())]  # type: ignore[valid-type]  # noqa: U
 FAST_DECODER = msgspec.json.Decoder(list[_FastEvent])  # type: ignore[valid-type]
 
 
-def patterns_hold(events: list[EventBase]) -> bool:
-    """Whether every pattern-constrained field of every event matches (RE2, in bulk)."""
+def pattern_arrays(events: list[EventBase]) -> dict[str, pa.Array] | None:
+    """The pattern-constrained fields as Arrow columns if every value matches, else None.
+
+    The columns are kept: the consumer stores them as they are.
+    """
+    arrays = {}
     for name, pattern in PATTERNS.items():
         values = pa.array(list(map(attrgetter(name), events)), pa.string())
         try:
             ok = pc.match_substring_regex(values, pattern)
         except pa.ArrowInvalid:  # a pattern RE2 cannot run: let the contract decide
-            return False
+            return None
         if ok.true_count != len(values) - values.null_count:
-            return False
-    return True
+            return None
+        arrays[name] = values
+    return arrays
