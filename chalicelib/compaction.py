@@ -104,7 +104,7 @@ def compact_partition(s3: Any, settings: Settings, table: str, dt: str) -> Compa
     kept = dedupe_earliest(merged, np.concatenate(order))
     kept = kept.sort_by([("userid", "ascending"), ("event_ts", "ascending")])
     # userid is worth a dictionary once rows are sorted by it.
-    body = parquet_bytes(kept, dictionary=(*LOW_CARDINALITY, "userid"))
+    body = parquet_bytes(kept, dictionary=(*LOW_CARDINALITY, "userid"), string_statistics=True)
     s3.put_object(
         Bucket=bucket, Key=target, Body=body, ContentType="application/vnd.apache.parquet"
     )

@@ -15,13 +15,25 @@ LOW_CARDINALITY = ("event_type", "host", "user_agent", "app_version", "descripti
                    "item_type", "guild_name")  # fmt: skip
 
 
-def parquet_bytes(table: pa.Table, dictionary: tuple[str, ...] = LOW_CARDINALITY) -> bytes:
-    """Serialise an Arrow table as one Snappy-compressed Parquet file."""
+def parquet_bytes(
+    table: pa.Table,
+    dictionary: tuple[str, ...] = LOW_CARDINALITY,
+    string_statistics: bool = False,
+) -> bytes:
+    """Serialise an Arrow table as one Snappy-compressed Parquet file.
+
+    Min/max statistics are written for timestamps and numbers; for strings only when
+    asked (a batch file mixes all players, so userid/event_id ranges prune nothing, and
+    the payload's would only bloat the footer), as compaction does for sorted files.
+    """
     sink = pa.BufferOutputStream()
     names = set(table.column_names)
     use_dictionary = [c for c in dictionary if c in names]
-    # Min/max of whole JSON payloads help no query and bloat the footer.
-    statistics = [c for c in table.column_names if c != "payload"]
+    statistics = [
+        f.name
+        for f in table.schema
+        if f.name != "payload" and (string_statistics or not pa.types.is_string(f.type))
+    ]
     pq.write_table(
         table,
         sink,
