@@ -138,3 +138,9 @@ bench-freshness: $(STAMP) ## Freshness p50/p95 (API 200 -> visible to a query) o
 
 bench-e2e: $(STAMP) ## End-to-end events/s through the local pipeline on both targets
 	$(PY) -m bench.e2e $(if $(QUICK),--quick,)
+
+bench-consumer: $(STAMP) ## Consumer core events/s vs DuckDB read_json->Parquet ceiling (QUICK=1: 100k events)
+	$(PY) -m bench.consumer $(if $(QUICK),--quick,)
+
+compact: $(STAMP) ## Merge each lake partition's batch files into one (default: days before today, UTC)
+	$(BIN)/gamepipe compact $(if $(TABLE),--table $(TABLE),) $(if $(DT),--dt $(DT),)
