@@ -7,15 +7,10 @@ Each test starts its own emulator processes on free ports (never the user's
 from __future__ import annotations
 
 import os
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-
-ROOT = Path(__file__).resolve().parents[2]
-if str(ROOT) not in sys.path:  # `from tests.helpers_... import` without a rootdir conftest
-    sys.path.insert(0, str(ROOT))
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
