@@ -99,20 +99,27 @@ def _all_types(n: int) -> list[dict[str, Any]]:
 
 def test_each_event_type_lands_in_its_tables_with_glue_types(lake: Lake) -> None:
     # GIVEN a chalice-generated Kinesis batch: single-event and multi-event records
-    os.environ.setdefault("AWS_DEFAULT_REGION", "us-east-1")
     from chalice.test import Client
 
-    from app import app
+    import app as app_module
 
+    # app.py read its settings when first imported (maybe by another test): use those.
+    settings = app_module.SETTINGS
+    if settings.data_bucket != BUCKET:
+        lake.s3.create_bucket(Bucket=settings.data_bucket)
     evs = _all_types(0)
     bodies = [ndjson(evs[0]), ndjson(*evs[1:6]), ndjson(*evs[6:])]
-    with Client(app) as client:
+    with Client(app_module.app) as client:
         event = renumber(client.events.generate_kinesis_event(bodies))
         # WHEN the app's consume_events handler runs on it (default clients, under moto)
         resp = client.lambda_.invoke("consume_events", event)
     # THEN nothing failed and every event is where the routing says
     assert resp.payload == {"batchItemFailures": []}
-    by_table = {name: sorted(lake.table(name).column("event_type").to_pylist()) for name in TABLES}
+
+    def table(name: str) -> pa.Table:
+        return read_table(lake.s3, settings.data_bucket, f"{settings.data_prefix}/{name}/")
+
+    by_table = {name: sorted(table(name).column("event_type").to_pylist()) for name in TABLES}
     assert by_table["purchase_events"] == ["purchase_potion", "purchase_shield", "purchase_sword"]
     assert by_table["character_events"] == ["defeat_enemy", "enemy_attack", "enemy_attack",
                                             "find_treasure"]  # fmt: skip
@@ -120,11 +127,11 @@ def test_each_event_type_lands_in_its_tables_with_glue_types(lake: Lake) -> None
     assert by_table["guild_events"] == ["join_guild"]
     assert len(by_table["events"]) == 10
     # AND the Parquet types are the Glue types of chalicelib/tables.py
-    for name, table in TABLES.items():
-        assert lake.table(name).drop_columns(["dt"]).schema == arrow_schema(table), name
+    for name, spec in TABLES.items():
+        assert table(name).drop_columns(["dt"]).schema == arrow_schema(spec), name
     # AND every partition written is registered in Glue
     for name in TABLES:
-        parts = lake.glue.get_partitions(DatabaseName=SETTINGS.glue_database, TableName=name)
+        parts = lake.glue.get_partitions(DatabaseName=settings.glue_database, TableName=name)
         assert [p["Values"] for p in parts["Partitions"]] == [["2021-08-06"]]
 
 
