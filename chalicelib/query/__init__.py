@@ -20,6 +20,7 @@ __all__ = [
     "UnsupportedSqlError",
     "engine_for",
     "make_engine",
+    "reset",
     "resolve_sql",
     "run_query",
 ]
@@ -66,6 +67,14 @@ def engine_for(settings: Settings) -> QueryEngine:
         if settings not in _ENGINES:
             _ENGINES[settings] = make_engine(settings)
         return _ENGINES[settings]
+
+
+def reset() -> None:
+    """Close and forget the process-wide engines (tests that switch endpoints call this)."""
+    with _ENGINES_LOCK:
+        for engine in _ENGINES.values():
+            engine.close()
+        _ENGINES.clear()
 
 
 def resolve_sql(name_or_sql: str) -> str:

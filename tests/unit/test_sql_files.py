@@ -58,3 +58,18 @@ def test_ddl_matches_tables_py(table: str) -> None:
     assert columns == [(c.name, c.type) for c in TABLES[table].columns]
     assert "PARTITIONED BY (dt string)" in sql and "STORED AS PARQUET" in sql
     assert f"LOCATION 's3://gamepipe-data/tables/{table}/'" in sql
+
+
+def test_engine_for_reuses_one_engine_per_settings(tmp_path) -> None:
+    # GIVEN the process-wide engine registry
+    from chalicelib import query
+
+    settings = Settings(glue_database=f"db_{tmp_path.name}", query_engine="athena")
+    # WHEN asking twice, then after reset()
+    first = query.engine_for(settings)
+    again = query.engine_for(settings)
+    query.reset()
+    # THEN the same engine is reused until reset
+    assert first is again
+    assert query.engine_for(settings) is not first
+    query.reset()
