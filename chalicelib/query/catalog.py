@@ -8,6 +8,7 @@ re-list S3.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -53,11 +54,13 @@ def load_glue_catalog(database: str, glue_client: Any, s3_client: Any) -> dict[s
                 pages = glue_client.get_paginator("get_partitions").paginate(
                     DatabaseName=database, TableName=table["Name"]
                 )
-                for ppage in pages:
-                    for part in ppage["Partitions"]:
-                        location = part["StorageDescriptor"]["Location"]
-                        files = list_data_files(location, s3_client)
-                        partitions.append(Partition(tuple(part["Values"]), location, files))
+                found = [
+                    (tuple(part["Values"]), part["StorageDescriptor"]["Location"])
+                    for ppage in pages
+                    for part in ppage["Partitions"]
+                ]
+                files_of = _partition_lister(sd.get("Location", ""), found, s3_client)
+                partitions = [Partition(v, loc, files_of(loc)) for v, loc in found]
             else:
                 location = sd.get("Location", "")
                 partitions.append(Partition((), location, list_data_files(location, s3_client)))
@@ -70,6 +73,50 @@ def load_glue_catalog(database: str, glue_client: Any, s3_client: Any) -> dict[s
                 partitions=tuple(sorted(partitions, key=lambda p: p.values)),
             )
     return tables
+
+
+def _partition_lister(
+    table_location: str, partitions: list[tuple[tuple[str, ...], str]], s3_client: Any
+) -> Callable[[str], tuple[str, ...]]:
+    """A function giving a partition location's files.
+
+    When several partitions sit under the table's S3 location (the lake layout), one
+    recursive listing of the table prefix replaces a LIST call per partition.
+    """
+    under = [loc for _, loc in partitions if _dir_uri(loc).startswith(_dir_uri(table_location))]
+    if not _is_s3_uri(table_location) or len(under) < 2:
+        return lambda loc: list_data_files(loc, s3_client)
+    parsed = urlparse(table_location)
+    prefix = parsed.path.lstrip("/")
+    prefix = prefix if prefix.endswith("/") or not prefix else prefix + "/"
+    by_dir: dict[str, list[str]] = {}
+    for page in s3_client.get_paginator("list_objects_v2").paginate(
+        Bucket=parsed.netloc, Prefix=prefix
+    ):
+        for obj in page.get("Contents", []):
+            directory, _, name = obj["Key"].rpartition("/")
+            if name and not name.startswith(("_", ".")) and obj.get("Size", 1) > 0:
+                uri = f"s3://{parsed.netloc}/{directory}/"
+                by_dir.setdefault(uri, []).append(f"s3://{parsed.netloc}/{obj['Key']}")
+
+    def files_of(location: str) -> tuple[str, ...]:
+        if not _dir_uri(location).startswith(_dir_uri(table_location)):
+            return list_data_files(location, s3_client)
+        return tuple(sorted(by_dir.get(_dir_uri(location), [])))
+
+    return files_of
+
+
+def _is_s3_uri(location: str) -> bool:
+    return urlparse(location).scheme in ("s3", "s3a", "s3n")
+
+
+def _dir_uri(location: str) -> str:
+    # s3a://b/p and s3://b/p/ name the same directory.
+    parsed = urlparse(location)
+    scheme = "s3" if parsed.scheme in ("s3", "s3a", "s3n") else parsed.scheme
+    path = parsed.path if parsed.path.endswith("/") else parsed.path + "/"
+    return f"{scheme}://{parsed.netloc}{path}"
 
 
 def load_lake_catalog(root: str | Path) -> dict[str, TableInfo]:
