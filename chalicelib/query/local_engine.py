@@ -88,6 +88,7 @@ class LocalEngine:
         self._tables: dict[str, TableInfo] = {}
         self._loaded_at: float | None = None
         self._s3_ready = False
+        self._translated: dict[str, str] = {}
 
     # -- public -------------------------------------------------------------------------
 
@@ -113,8 +114,17 @@ class LocalEngine:
         """The DuckDB SQL this engine would run for ``sql`` (after a catalog refresh if due)."""
         with self._lock:
             self._ensure_catalog()
-            schemas = {name: t.all_columns for name, t in self._tables.items()}
-            return translate(sql, schemas, database=self.database, known_functions=self._functions)
+            cached = self._translated.get(sql)
+            if cached is None:
+                schemas = {name: t.all_columns for name, t in self._tables.items()}
+                cached = translate(
+                    sql, schemas, database=self.database, known_functions=self._functions
+                )
+                # Valid until the catalog (and so the column types) is reloaded.
+                if len(self._translated) >= 256:
+                    self._translated.clear()
+                self._translated[sql] = cached
+            return cached
 
     def tables(self) -> dict[str, TableInfo]:
         """The catalog as last loaded (loading it if due)."""
@@ -171,6 +181,7 @@ class LocalEngine:
         for table in tables.values():
             con.execute(f"CREATE VIEW {schema}.{_quote(table.name)} AS {_view_sql(table)}")
         self._tables = tables
+        self._translated.clear()
         self._loaded_at = time.monotonic()
 
     def _configure_s3(self, con: duckdb.DuckDBPyConnection) -> None:
