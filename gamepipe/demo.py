@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import signal
 import subprocess
 import sys
 import threading
@@ -282,6 +283,9 @@ def _write_reports(settings: Any) -> dict[str, Any] | None:
 def demo(**kwargs: Any) -> None:
     """Run the whole pipeline locally and print the 7 answers."""
     opts = DemoOptions(**kwargs)
+    # SIGTERM (CI timeouts, `kill`) must run the finally that stops our children: they live
+    # in their own process groups and would otherwise outlive us
+    signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
     if opts.keep and state.running(state.load()):
         raise click.ClickException("a stack is already up; `gamepipe stack down` first")
     result = run_demo(opts)

@@ -14,9 +14,14 @@ from gamepipe.stack import state
 
 def _prepare(stage: str) -> object:
     """Attach to a running ``stack up`` (if any), then load the app with the stage's env."""
+    import os
+
     from gamepipe.runtime.lambda_host import load_app
 
-    state.attach_env()
+    if state.attach_env():
+        click.echo(f"attached to the local stack in {state.STATE_FILE}", err=True)
+    endpoint = os.environ.get("AWS_ENDPOINT_URL") or "AWS (no AWS_ENDPOINT_URL set)"
+    click.echo(f"endpoint: {endpoint}", err=True)
     return load_app(stage=stage)
 
 
