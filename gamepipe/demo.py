@@ -117,15 +117,24 @@ def format_answers(answers: dict[str, Any]) -> str:
 def generator_argv(url: str, opts: DemoOptions, truth: Path, summary: Path) -> list[str]:
     """The ``gamepipe generate`` command line for the demo's workload over HTTP."""
     argv = [
-        sys.executable, "-m", "gamepipe.cli", "generate",
-        "--target", url,
-        "--users", str(opts.users),
-        "--events", str(opts.events),
-        "--seed", str(opts.seed),
-        "--truth", str(truth),
+        sys.executable,
+        "-m",
+        "gamepipe.cli",
+        "generate",
+        "--target",
+        url,
+        "--users",
+        str(opts.users),
+        "--events",
+        str(opts.events),
+        "--seed",
+        str(opts.seed),
+        "--truth",
+        str(truth),
         "--quiet",
-        "--summary-json", str(summary),
-    ]  # fmt: skip
+        "--summary-json",
+        str(summary),
+    ]
     if opts.bad_fraction is not None:
         argv += ["--bad-fraction", str(opts.bad_fraction)]
     return argv
@@ -234,6 +243,23 @@ def run_demo(opts: DemoOptions) -> DemoResult:
             )
         )
         if opts.keep and opts.target != "aws":
+            # keep consuming what arrives later, from where the demo's trigger stopped
+            consumer = procs.spawn(
+                [
+                    sys.executable,
+                    "-m",
+                    "gamepipe.cli",
+                    "consume",
+                    "--follow",
+                    "--stage",
+                    opts.stage,
+                    "--checkpoint-dir",
+                    str(run_dir / "checkpoints"),
+                ],
+                env={**os.environ},
+                log_path=run_dir / "logs" / "consumer.log",
+            )
+            target._own("consumer", consumer, 0)
             state.save(
                 {
                     "target": opts.target,
