@@ -3,7 +3,7 @@
 ``gamepipe demo`` in a child process (generator over HTTP -> ``chalice local`` -> Kinesis ->
 local trigger -> consumer -> Parquet on S3 + Glue), reports off. Throughput = events the API
 accepted / (generate-while-consuming time + final drain time). Also the demo's wall time.
-``--quick``: 2,000 events; full: 20,000. Measured under load on a shared 2-core machine.
+``--quick``: 1,000 events; full: 20,000. Measured under load on a shared 2-core machine.
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def one(target: str, events: int) -> tuple[float, float, dict[str, object]]:
 
 def run(quick: bool) -> list[Figure]:
     """events/s and demo wall time per target."""
-    events = 2_000 if quick else 20_000
+    events = 1_000 if quick else 20_000
     figures = []
     for target in ("embedded", "localstack"):
         try:
