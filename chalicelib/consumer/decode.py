@@ -196,15 +196,14 @@ def assign_ids_and_dedupe(batch: DecodedBatch, seen: set[str] | None = None) -> 
                 name = f"{rec.shard_id}:{rec.sequence_number}:{batch.line_index[n]}"
                 ids[n] = str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
     full: list[str] = ids  # type: ignore[assignment]
-    if len(set(full)) == len(full) and seen.isdisjoint(full):
-        seen.update(full)
+    # First index of each id, built in C: walking backwards, the last write wins.
+    first = dict(zip(reversed(full), range(len(full) - 1, -1, -1), strict=True))
+    if len(first) == len(full) and seen.isdisjoint(first):
+        seen.update(first)
         batch.event_ids = full
         return batch
-    keep = []
-    for n, eid in enumerate(full):
-        if eid not in seen:
-            seen.add(eid)
-            keep.append(n)
+    keep = sorted(i for eid, i in first.items() if eid not in seen)
+    seen.update(first)
     batch.duplicates += len(full) - len(keep)
     batch.events = [batch.events[n] for n in keep]
     take = pa.array(keep, pa.int64())
