@@ -305,3 +305,22 @@ def test_empty_and_missing_records(lake: Lake) -> None:
     assert lake.consume({"Records": []}) == {"batchItemFailures": []}
     assert lake.consume(kinesis_event([b"  \n"])) == {"batchItemFailures": []}
     assert [d["reason"] for d in lake.deadletters()] == ["empty record"]
+
+
+def test_failed_deadletter_write_cuts_back_and_retry_completes(lake: Lake) -> None:
+    # GIVEN records: valid, invalid, valid — and S3 failing the dead-letter write once
+    good = _all_types(200)
+    event = kinesis_event([ndjson(good[0]), b"{broken", ndjson(good[1])], first=700)
+    failing = FailingS3(lake.s3, "deadletter/")
+    # WHEN consumed
+    resp = lake.consume(event, s3=failing)
+    # THEN redelivery starts at the invalid record and only record 0 is in the lake
+    assert resp == {"batchItemFailures": [{"itemIdentifier": sequence(701)}]}
+    assert lake.table("events").column("event_id").to_pylist() == [good[0]["event_id"]]
+    assert lake.deadletters() == []
+    # WHEN Lambda redelivers from there
+    assert lake.consume({"Records": event["Records"][1:]}) == {"batchItemFailures": []}
+    # THEN each event once, and the bad line once
+    ids = sorted(lake.table("events").column("event_id").to_pylist())
+    assert ids == sorted([good[0]["event_id"], good[1]["event_id"]])
+    assert [d["data"] for d in lake.deadletters()] == ["{broken"]
