@@ -29,7 +29,12 @@ install() {
 
 ls_env() {
   local port="$1"
-  export OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="${FILESYSTEM_ROOT:-$ROOT/.localstack/fs}" \
+  # a fresh root per start (kinesis-mock persists streams under it) that shares the packages
+  # `install` put under .localstack/fs (kinesis-mock) instead of fetching them again
+  local fs="${FILESYSTEM_ROOT:-$ROOT/.localstack/run-$port}"
+  rm -rf "$fs"; mkdir -p "$fs/usr/lib"
+  ln -s "$ROOT/.localstack/fs/usr/lib/localstack" "$fs/usr/lib/localstack"
+  export OVERRIDE_IN_DOCKER=0 FILESYSTEM_ROOT="$fs" \
     GATEWAY_SERVER=hypercorn GATEWAY_LISTEN="127.0.0.1:$port" DNS_ADDRESS=0 \
     SKIP_SSL_CERT_DOWNLOAD=1 DISABLE_EVENTS=1 KINESIS_LATENCY=0 \
     SERVICES="${SERVICES:-s3,kinesis,cloudformation,events,logs,iam,sts,sqs}"
@@ -52,6 +57,7 @@ stop() {
   kill -KILL -- "-$LS_PID" 2>/dev/null || true
   wait "$LS_PID" 2>/dev/null || true
   LS_PID=""
+  case "${FILESYSTEM_ROOT:-}" in "$ROOT"/.localstack/run-*) rm -rf "$FILESYSTEM_ROOT" ;; esac
 }
 
 launch() {

@@ -9,6 +9,7 @@ ignores the host in GATEWAY_LISTEN), no DNS server, no cert download, no analyti
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from gamepipe.stack import procs
 ROOT = Path(__file__).resolve().parents[2]
 LOCALSTACK_DIR = ROOT / "localstack"
 VENV = LOCALSTACK_DIR / ".venv"
+SHARED_LIBS = ROOT / ".localstack" / "fs" / "usr" / "lib" / "localstack"
 SERVICES = "s3,kinesis,cloudformation,events,logs,iam,sts,sqs"
 
 
@@ -60,7 +62,14 @@ def start(port: int, *, state_dir: Path, timeout: float = 90) -> subprocess.Pope
     """Start LocalStack on ``port`` with its files under ``state_dir``; wait until healthy."""
     python = ensure_installed()
     fs_root = state_dir / "localstack-fs"
-    fs_root.mkdir(parents=True, exist_ok=True)
+    # a fresh root per start: kinesis-mock persists its streams under it, and a restarted
+    # stack must not get back a stream whose S3 lake is gone
+    shutil.rmtree(fs_root, ignore_errors=True)
+    (fs_root / "usr" / "lib").mkdir(parents=True)
+    # ...but share the packages `run.sh install` pre-installed (kinesis-mock), instead of
+    # fetching them from npm on every start
+    if SHARED_LIBS.is_dir():
+        (fs_root / "usr" / "lib" / "localstack").symlink_to(SHARED_LIBS, target_is_directory=True)
     proc = procs.spawn(
         [str(python), "-m", "localstack.runtime.main"],
         env=server_env(port, fs_root),
