@@ -27,6 +27,14 @@ def installed(venv: Path = VENV) -> bool:
     return (venv / ".installed").exists()
 
 
+def python313() -> str | None:
+    """The Python 3.13 that LocalStack host mode needs (pyenv's, else python3.13 on PATH)."""
+    pyenv = Path("/root/.pyenv/versions/3.13.0/bin/python3")
+    if pyenv.exists():
+        return str(pyenv)
+    return shutil.which("python3.13")
+
+
 def ensure_installed(*, timeout: float = 600) -> Path:
     """Create ``localstack/.venv`` (Python 3.13) once; return its python."""
     if not installed():
