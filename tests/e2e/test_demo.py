@@ -135,6 +135,17 @@ def test_kill_consumer_mid_run_and_restart(tmp_path: Path, e2e_env: dict[str, st
         # ...and the lake answers exactly what the oracle does (no loss, no double count)
         answers = _query_answers(state, tmp_path, e2e_env)
         assert answers == oracle_answers(truth)
+        # AND any function can be invoked on demand against the same stack
+        inv = subprocess.run(
+            gamepipe_cmd("invoke", "report_now", "--event", '{"date": "2026-01-01"}'),
+            cwd=ROOT,
+            env=e2e_env,
+            capture_output=True,
+            text=True,
+            timeout=120,
+        )
+        assert inv.returncode == 0, inv.stderr[-3000:]
+        assert json.loads(inv.stdout)["row_counts"]["player_standings"] > 0
     finally:
         subprocess.run(gamepipe_cmd("stack", "down"), cwd=ROOT, env=e2e_env, timeout=60)
     assert_all_stopped(state["pids"])
