@@ -23,6 +23,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from botocore.exceptions import ClientError
+
 from gamepipe.runtime.checkpoints import CheckpointStore
 
 log = logging.getLogger(__name__)
@@ -51,6 +53,7 @@ class _Shard:
     failing_seq: str | None = None
     attempts: int = 0
     at_tip: bool = False
+    last_seq: str | None = None  # last sequence number delivered (checkpointed)
 
     @property
     def closed(self) -> bool:
@@ -169,7 +172,7 @@ class KinesisPoller:
                 it = self._iterator(sid, "AFTER_SEQUENCE_NUMBER", done[sid])
             else:
                 it = self._iterator(sid, self.starting_position)
-            self._shards.append(_Shard(sid, it))
+            self._shards.append(_Shard(sid, it, last_seq=done.get(sid)))
 
     def _iterator(self, shard_id: str, kind: str, seq: str | None = None) -> str | None:
         kwargs: dict[str, Any] = {
@@ -195,9 +198,25 @@ class KinesisPoller:
     def _fetch(self, shard: _Shard) -> int:
         if shard.iterator is None or len(shard.buffer) >= self.batch_size:
             return 0
-        resp = self.kinesis.get_records(
-            ShardIterator=shard.iterator, Limit=min(10_000, self.batch_size - len(shard.buffer))
-        )
+        try:
+            resp = self.kinesis.get_records(
+                ShardIterator=shard.iterator, Limit=min(10_000, self.batch_size - len(shard.buffer))
+            )
+        except ClientError as exc:
+            code = exc.response.get("Error", {}).get("Code", "")
+            if code == "ExpiredIteratorException":
+                # iterators live 5 min: re-open after what was delivered, re-read the buffer
+                shard.buffer.clear()
+                shard.buffered_since = None
+                shard.iterator = (
+                    self._iterator(shard.shard_id, "AFTER_SEQUENCE_NUMBER", shard.last_seq)
+                    if shard.last_seq
+                    else self._iterator(shard.shard_id, self.starting_position)
+                )
+                return 0
+            if code in ("ProvisionedThroughputExceededException", "LimitExceededException"):
+                return 0  # 5 reads/s per shard on AWS: try again next round
+            raise
         shard.iterator = resp.get("NextShardIterator")  # None once a closed shard is read
         records = resp.get("Records", [])
         shard.at_tip = not records and int(resp.get("MillisBehindLatest", 0) or 0) == 0
@@ -286,6 +305,7 @@ class KinesisPoller:
         del shard.buffer[:upto]
         shard.buffered_since = time.monotonic() if shard.buffer else None
         self.stats.records_delivered += upto
+        shard.last_seq = batch[upto - 1]["SequenceNumber"]
         if self.checkpoints is not None:
             self.checkpoints.save(shard.shard_id, batch[upto - 1]["SequenceNumber"])
 

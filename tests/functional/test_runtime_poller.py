@@ -193,3 +193,36 @@ def test_handler_exception_is_a_whole_batch_failure(kinesis: Any, tmp_path: Path
     # THEN the batch was retried and all records arrived exactly once
     assert stats.failed_invocations == 1
     assert sorted(seen) == sorted(ids)
+
+
+class _ExpiringKinesis:
+    """moto's client, except that the second GetRecords call says the iterator expired."""
+
+    def __init__(self, real: Any) -> None:
+        self._real = real
+        self.calls = 0
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._real, name)
+
+    def get_records(self, **kwargs: Any) -> Any:
+        from botocore.exceptions import ClientError
+
+        self.calls += 1
+        if self.calls == 2:
+            raise ClientError(
+                {"Error": {"Code": "ExpiredIteratorException", "Message": "expired"}}, "GetRecords"
+            )
+        return self._real.get_records(**kwargs)
+
+
+def test_expired_iterator_reopens_without_loss_or_repeat(kinesis: Any, tmp_path: Path) -> None:
+    # GIVEN a stream whose iterator expires once during the drain
+    ids = put_events(kinesis, STREAM, 30)
+    flaky = _ExpiringKinesis(kinesis)
+    handler = RecordingHandler()
+    # WHEN drained
+    KinesisPoller(flaky, STREAM, handler, batch_size=5, checkpoint_path=tmp_path / "c").drain(10)
+    # THEN every record was delivered exactly once
+    assert flaky.calls > 2
+    assert sorted(handler.seen) == sorted(ids)
