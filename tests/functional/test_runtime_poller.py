@@ -226,3 +226,25 @@ def test_expired_iterator_reopens_without_loss_or_repeat(kinesis: Any, tmp_path:
     # THEN every record was delivered exactly once
     assert flaky.calls > 2
     assert sorted(handler.seen) == sorted(ids)
+
+
+def test_batching_window_holds_a_partial_batch_until_full(aws_env: None, tmp_path: Path) -> None:
+    with mock_aws():
+        # GIVEN a one-shard stream, batch size 5 and a long batching window
+        client = boto3.client("kinesis", region_name="us-east-1")
+        client.create_stream(StreamName="one", ShardCount=1)
+        handler = RecordingHandler()
+        poller = KinesisPoller(
+            client, "one", handler, batch_size=5, batch_window=300, checkpoint_path=tmp_path / "c"
+        )
+        # WHEN only 3 records have arrived
+        put_events(client, "one", 3, prefix="a")
+        for _ in range(3):
+            poller.poll_once()
+        # THEN nothing is invoked yet (the window has not passed, the batch is not full)
+        assert handler.events == []
+        # WHEN 2 more arrive
+        put_events(client, "one", 2, prefix="b")
+        poller.poll_once()
+        # THEN one full batch of 5 is delivered at once
+        assert [len(e["Records"]) for e in handler.events] == [5]
