@@ -108,18 +108,20 @@ def decode_batch(
     if not datas:
         return out
     joined = b"\n".join(datas)
-    # Record and line index of every line, vectorised: line starts located among the
-    # record starts in the joined buffer (no per-line Python objects on the fast path).
-    newlines = np.flatnonzero(np.frombuffer(joined, dtype=np.uint8) == 0x0A)
-    n_lines = len(newlines) + 1
+    # The raw lines as an Arrow column (stored as `payload`), split in C++; their lengths
+    # give every line's start, located among the record starts to get the record and
+    # line index of each line — no per-line Python objects on the fast path.
+    lines = pc.split_pattern(pa.array([joined], pa.binary()), pattern=b"\n").flatten()
+    n_lines = len(lines)
+    line_sizes = pc.binary_length(lines).to_numpy().astype(np.int64) + 1
+    line_starts = np.cumsum(line_sizes) - line_sizes
     sizes = np.fromiter(map(len, datas), dtype=np.int64, count=len(datas)) + 1
     record_starts = np.cumsum(sizes) - sizes
-    line_starts = np.concatenate((np.zeros(1, dtype=np.int64), newlines + 1))
     local = np.searchsorted(record_starts, line_starts, side="right") - 1
     rec_idx = np.asarray(owners, dtype=np.int64)[local]
     first_line = np.searchsorted(local, np.arange(len(datas)))
     line_idx = np.arange(n_lines, dtype=np.int64) - first_line[local]
-    fast = _decode_all(joined, n_lines)
+    fast = _decode_all(joined, lines)
     if fast is not None:
         out.events, out.arrays = fast
         out.record_index, out.line_index = rec_idx, line_idx
@@ -143,7 +145,9 @@ def decode_batch(
     return out
 
 
-def _decode_all(joined: bytes, n_lines: int) -> tuple[list[EventBase], dict[str, pa.Array]] | None:
+def _decode_all(
+    joined: bytes, lines: pa.Array
+) -> tuple[list[EventBase], dict[str, pa.Array]] | None:
     try:
         # msgspec skips unknown fields without checking their UTF-8; the raw line is
         # stored as the payload string, so the whole batch must be valid UTF-8.
@@ -156,12 +160,11 @@ def _decode_all(joined: bytes, n_lines: int) -> tuple[list[EventBase], dict[str,
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
         return None
     # A line holding two comma-separated values would shift the alignment.
-    if len(events) != n_lines:
+    if len(events) != len(lines):
         return None
     arrays = pattern_arrays(events)
     if arrays is None:
         return None
-    lines = pc.split_pattern(pa.array([joined], pa.binary()), pattern=b"\n").flatten()
     arrays["payload"] = lines.view(pa.string())
     return events, arrays
 
