@@ -81,6 +81,16 @@ _FastEvent = Union[tuple(TWINS.values())]  # type: ignore[valid-type]  # noqa: U
 FAST_DECODER = msgspec.json.Decoder(list[_FastEvent])  # type: ignore[valid-type]
 
 
+def re2_pattern(pattern: str) -> str:
+    """A Python ``re`` pattern in RE2 terms: ``\\A``/``\\Z`` (unsupported by RE2) become
+    ``^``/``$``, which in RE2 without multi-line mode mean exactly start/end of text."""
+    if pattern.startswith("\\A"):
+        pattern = "^" + pattern[2:]
+    if pattern.endswith("\\Z") and not pattern.endswith("\\\\Z"):
+        pattern = pattern[:-2] + "$"
+    return pattern
+
+
 def pattern_arrays(events: list[EventBase]) -> dict[str, pa.Array] | None:
     """The pattern-constrained fields as Arrow columns if every value matches, else None.
 
@@ -90,7 +100,7 @@ def pattern_arrays(events: list[EventBase]) -> dict[str, pa.Array] | None:
     for name, pattern in PATTERNS.items():
         values = pa.array(list(map(attrgetter(name), events)), pa.string())
         try:
-            ok = pc.match_substring_regex(values, pattern)
+            ok = pc.match_substring_regex(values, re2_pattern(pattern))
         except pa.ArrowInvalid:  # a pattern RE2 cannot run: let the contract decide
             return None
         if ok.true_count != len(values) - values.null_count:

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 
 from chalicelib.consumer.classify import tables_for
@@ -22,6 +23,7 @@ from chalicelib.consumer.decode import (
     decode_batch,
     parse_records,
 )
+from chalicelib.consumer.fastpath import re2_pattern
 from chalicelib.consumer.writer import batch_key
 from chalicelib.contract import ValidationFailure, decode_event
 from chalicelib.settings import Settings
@@ -220,3 +222,18 @@ def test_batch_key_is_deterministic() -> None:
     # GIVEN a batch's shard and first sequence number WHEN keyed THEN the layout is fixed
     key = batch_key(Settings(), "events", "2021-08-06", "shardId-000000000001", "123")
     assert key == "tables/events/dt=2021-08-06/shardId-000000000001-123.parquet"
+
+
+@pytest.mark.parametrize(
+    ("python", "re2"),
+    [
+        (r"^[a-z]+$", r"^[a-z]+$"),
+        (r"\A[a-z]+\Z", r"^[a-z]+$"),
+        (r"^a\\Z", r"^a\\Z"),  # an escaped backslash then Z: left alone
+    ],
+)
+def test_python_anchors_become_re2_anchors(python: str, re2: str) -> None:
+    # GIVEN a contract pattern WHEN translated for RE2 THEN \A/\Z map to ^/$ only
+    assert re2_pattern(python) == re2
+    values = pa.array(["abc", "abc\n"])
+    assert pc.match_substring_regex(values, re2_pattern(r"\A[a-z]+\Z")).to_pylist() == [True, False]
