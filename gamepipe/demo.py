@@ -75,6 +75,7 @@ class DemoResult:
     timings: dict[str, float] = field(default_factory=dict)
     consumer: dict[str, int] = field(default_factory=dict)
     reports: dict[str, Any] | None = None
+    oracle_match: bool | None = None
 
 
 def plain(value: Any) -> Any:
@@ -210,6 +211,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
             from chalicelib.query.answers import collect_answers
 
             result.answers = plain(collect_answers(settings))
+        result.oracle_match = _matches_oracle(result.answers, truth)
         if opts.answers_json:
             opts.answers_json.parent.mkdir(parents=True, exist_ok=True)
             opts.answers_json.write_text(json.dumps(result.answers, indent=2) + "\n")
@@ -238,6 +240,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
                     "timings": result.timings,
                     "consumer": result.consumer,
                     "generator": generator,
+                    "oracle_match": result.oracle_match,
                 },
                 indent=2,
             )
@@ -283,6 +286,17 @@ def run_demo(opts: DemoOptions) -> DemoResult:
                 procs.stop_pid(pid)
 
 
+def _matches_oracle(answers: dict[str, Any], truth: Path) -> bool | None:
+    """Whether the lake's answers equal the oracle's over the truth file (None: no oracle)."""
+    try:
+        from gamepipe.oracle import compute_answers, load_truth
+    except ImportError:
+        return None
+    if not truth.exists():
+        return None
+    return bool(compute_answers(load_truth(truth)) == answers)
+
+
 def _write_reports(settings: Any) -> dict[str, Any] | None:
     """Render and publish the three reports (REPORTS' module) for today, UTC."""
     try:
@@ -317,6 +331,9 @@ def demo(**kwargs: Any) -> None:
     result = run_demo(opts)
     click.echo("")
     click.echo(format_answers(result.answers))
+    if result.oracle_match is not None:
+        verdict = "yes" if result.oracle_match else "NO (see the truth file and answers JSON)"
+        click.echo(f"Answers equal the oracle's (plain Python over the truth file): {verdict}\n")
     click.echo("Where everything is:")
     for name, where in result.locations.items():
         click.echo(f"  {name:<28} {where}")
