@@ -228,7 +228,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
             "truth file": str(truth),
             "answers json": str(opts.answers_json or "(not written)"),
             "run dir (logs, checkpoints)": str(run_dir),
-            **{k: v for k, v in env.items() if k.startswith("AWS_ENDPOINT_URL")},
+            **{k: v for k, v in sorted(os.environ.items()) if k.startswith("AWS_ENDPOINT_URL")},
         }
         summary_path = run_dir / "generator-summary.json"
         generator = json.loads(summary_path.read_text()) if summary_path.exists() else {}
