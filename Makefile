@@ -27,7 +27,7 @@ help: ## List the targets
 
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON311) -m venv $(VENV)
-	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q --upgrade "pip<26.3"  # chalice 1.34 requires pip<26.3
 	$(PY) -m pip install -q -r requirements-dev.txt -e .
 	touch $(STAMP)
 
