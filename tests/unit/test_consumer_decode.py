@@ -93,6 +93,18 @@ def test_two_values_on_one_line_do_not_shift_alignment() -> None:
     assert batch.events == [] and len(batch.dead_letters) == 1
 
 
+def test_two_values_on_a_line_and_a_blank_line_cannot_cancel_out() -> None:
+    # GIVEN a line holding two events and a blank line: as many values as lines
+    data = _ev(description="a") + b" " + _ev(description="b") + b"\n \n" + _ev(description="c")
+    # WHEN decoded
+    batch = decode_batch([_rec(data)])
+    # THEN nothing is misaligned: the double line is dead-lettered, the last line kept
+    assert [e.description for e in batch.events] == ["c"]  # type: ignore[attr-defined]
+    assert batch.line_index.tolist() == [2]
+    assert batch.arrays["payload"].to_pylist() == [_ev(description="c").decode()]
+    assert [(d.line, d.data[-10:]) for d in batch.dead_letters] == [(0, data.split(b"\n")[0][-10:])]
+
+
 @pytest.mark.parametrize("path", VALID + INVALID, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_consumer_accepts_exactly_what_the_contract_accepts(path: Path) -> None:
     # GIVEN a stored event fixture, valid or not
