@@ -99,8 +99,6 @@ def _shared_columns(
         # The raw lines (UTF-8 checked by the decoder), and the pattern-checked fields.
         **batch.arrays,
     }
-    if "event_id" not in cols:
-        cols["event_id"] = pa.array(batch.event_ids, pa.string())
     for name in ("userid", "host", "user_agent", "app_version", "description"):
         if name not in cols:
             cols[name] = pa.array(list(map(attrgetter(name), events)), pa.string())

@@ -52,7 +52,6 @@ class DecodedBatch:
     arrays: dict[str, pa.Array] = field(default_factory=dict)
     record_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     line_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
-    event_ids: list[str] = field(default_factory=list)
     dead_letters: list[DeadLetter] = field(default_factory=list)
     duplicates: int = 0
 
@@ -182,36 +181,37 @@ def _decode_one(line: bytes) -> tuple[str, EventBase | None]:
         return f"invalid event: {exc}", None
 
 
-def assign_ids_and_dedupe(batch: DecodedBatch, seen: set[str] | None = None) -> DecodedBatch:
+def assign_ids_and_dedupe(batch: DecodedBatch, seen: list[pa.Array] | None = None) -> DecodedBatch:
     """Fill missing event_ids deterministically and drop repeated ids (first one kept).
 
     A missing id becomes a UUIDv5 of (shard, sequence number, line index), so a
-    redelivered batch gives its events the same ids. ``seen`` carries the ids of earlier
-    chunks of the same batch (and is updated).
+    redelivered batch gives its events the same ids. ``seen`` holds the id columns of
+    earlier chunks of the same batch (this chunk's is appended). Hashing is Arrow's.
     """
-    seen = set() if seen is None else seen
-    ids: list[str | None] = [e.event_id for e in batch.events]
-    if None in ids:
-        batch.arrays.pop("event_id", None)  # rebuilt from the filled ids
-        for n, eid in enumerate(ids):
+    ids = batch.arrays.get("event_id")
+    if ids is None or ids.null_count:
+        filled: list[str | None] = [e.event_id for e in batch.events]
+        for n, eid in enumerate(filled):
             if eid is None:
                 rec = batch.records[batch.record_index[n]]
                 name = f"{rec.shard_id}:{rec.sequence_number}:{batch.line_index[n]}"
-                ids[n] = str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
-    full: list[str] = ids  # type: ignore[assignment]
-    # First index of each id, built in C: walking backwards, the last write wins.
-    first = dict(zip(reversed(full), range(len(full) - 1, -1, -1), strict=True))
-    if len(first) == len(full) and seen.isdisjoint(first):
-        seen.update(first)
-        batch.event_ids = full
-        return batch
-    keep = sorted(i for eid, i in first.items() if eid not in seen)
-    seen.update(first)
-    batch.duplicates += len(full) - len(keep)
-    batch.events = [batch.events[n] for n in keep]
-    take = pa.array(keep, pa.int64())
-    batch.arrays = {name: arr.take(take) for name, arr in batch.arrays.items()}
-    batch.record_index = batch.record_index[keep]
-    batch.line_index = batch.line_index[keep]
-    batch.event_ids = [full[n] for n in keep]
+                filled[n] = str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
+        ids = pa.array(filled, pa.string())
+        batch.arrays["event_id"] = ids
+    unique = pc.unique(ids)
+    earlier = pa.concat_arrays(seen) if seen else None
+    repeated = earlier is not None and pc.is_in(ids, value_set=earlier).true_count > 0
+    if len(unique) < len(ids) or repeated:
+        first = pc.index_in(unique, value_set=ids)  # first position of each id, ascending
+        if earlier is not None:
+            first = first.filter(pc.invert(pc.is_in(unique, value_set=earlier)))
+        keep = first.to_numpy()
+        batch.duplicates += len(ids) - len(keep)
+        batch.events = [batch.events[n] for n in keep.tolist()]
+        take = pa.array(keep)
+        batch.arrays = {name: arr.take(take) for name, arr in batch.arrays.items()}
+        batch.record_index = batch.record_index[keep]
+        batch.line_index = batch.line_index[keep]
+    if seen is not None:
+        seen.append(batch.arrays["event_id"])
     return batch

@@ -130,7 +130,7 @@ def plan_batch(
     plan = BatchPlan()
     if not records:
         return plan
-    seen: set[str] = set()
+    seen: list[pa.Array] = []
     parts: dict[str, list[TableRows]] = {}
     for start in range(0, len(records), chunk_records):
         decoded = decode_batch(records, start, start + chunk_records)
