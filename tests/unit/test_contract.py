@@ -208,3 +208,13 @@ def test_schema_and_models_agree_on_generated_events():
         # THEN both give the same verdict, and it is the one the generator intended
         assert validator.is_valid(g.event) is model_ok, g
         assert model_ok is (g.bad_reason is None), g
+
+
+@pytest.mark.parametrize("field", ["userid", "event_id"])
+def test_trailing_newline_is_not_an_id(field):
+    # GIVEN a valid event whose id ends with a newline (Python's `$` would accept it)
+    event = dict(VALID[sorted(VALID)[0]])
+    event[field] = (event.get(field) or "0b6c3a52-7a3e-4c1e-9f0e-000000000001") + "\n"
+    # WHEN validated THEN the contract rejects it, naming the field
+    with pytest.raises(ValidationFailure, match=rf"\$\.{field}"):
+        validate_event(event)
