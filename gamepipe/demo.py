@@ -74,6 +74,7 @@ class DemoResult:
     locations: dict[str, str] = field(default_factory=dict)
     timings: dict[str, float] = field(default_factory=dict)
     consumer: dict[str, int] = field(default_factory=dict)
+    counts: dict[str, Any] = field(default_factory=dict)
     reports: dict[str, Any] | None = None
     oracle_match: bool | None = None
 
@@ -217,11 +218,12 @@ def run_demo(opts: DemoOptions) -> DemoResult:
             opts.answers_json.write_text(json.dumps(result.answers, indent=2) + "\n")
         if opts.reports:
             with _step(result, "write reports"):
-                result.reports = _write_reports(settings)
+                result.reports = _write_reports(settings, run_dir)
         result.locations = {
             "lake tables": f"{settings.tables_root}/<table>/dt=YYYY-MM-DD/",
             "dead letters": f"s3://{settings.data_bucket}/{settings.deadletter_prefix}/",
             "reports": str((result.reports or {}).get("index_uri") or "(not written)"),
+            "reports (local copy)": str((result.reports or {}).get("local_index") or "-"),
             "glue database": f"{created['glue_database']} ({len(created['glue_tables'])} tables)",
             "stream": created["stream_arn"],
             "API": f"{url}/v1/events",
@@ -232,6 +234,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
         }
         summary_path = run_dir / "generator-summary.json"
         generator = json.loads(summary_path.read_text()) if summary_path.exists() else {}
+        result.counts = accounting(generator, run_dir / "logs" / "consume_events.log")
         (run_dir / "demo.json").write_text(
             json.dumps(
                 {
@@ -241,6 +244,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
                     "consumer": result.consumer,
                     "generator": generator,
                     "oracle_match": result.oracle_match,
+                    "counts": result.counts,
                 },
                 indent=2,
             )
@@ -297,14 +301,49 @@ def _matches_oracle(answers: dict[str, Any], truth: Path) -> bool | None:
     return bool(compute_answers(load_truth(truth)) == answers)
 
 
-def _write_reports(settings: Any) -> dict[str, Any] | None:
-    """Render and publish the three reports (REPORTS' module) for today, UTC."""
+def _write_reports(settings: Any, run_dir: Path) -> dict[str, Any] | None:
+    """Render and publish the three reports for today (UTC), plus a local copy in the run dir.
+
+    The local copy outlives the emulator's S3, which is gone once the demo stops.
+    """
     try:
         from chalicelib.reports.handlers import generate_report
+        from gamepipe.report_cli import write_local
     except ImportError:
         return None
-    _files, published = generate_report(settings, datetime.now(UTC).date())
-    return dict(published.to_dict())
+    files, published = generate_report(settings, datetime.now(UTC).date())
+    local = write_local(files, run_dir / "reports")
+    return {**published.to_dict(), "local_index": str(local)}
+
+
+def accounting(generator: dict[str, Any], consumer_log: Path) -> dict[str, Any]:
+    """Count every event: sent = accepted + rejected; accepted = rows + dead-lettered + dropped.
+
+    ``rows`` are the raw ``events`` table rows the consumer wrote; ``dropped`` are duplicate
+    event_ids within one batch (resends); batches that reported a failure are left out, as
+    their redelivery is logged again.
+    """
+    batches = []
+    if consumer_log.exists():
+        for line in consumer_log.read_text(errors="replace").splitlines():
+            if line.startswith("{") and '"consumer batch"' in line:
+                batch = json.loads(line)
+                if batch.get("failed_from") is None:
+                    batches.append(batch)
+    rows = sum(b.get("rows", {}).get("events", 0) for b in batches)
+    dead = sum(b.get("dead_lettered", 0) for b in batches)
+    dropped = sum(b.get("duplicates_dropped", 0) for b in batches)
+    sent, accepted = generator.get("sent", 0), generator.get("accepted", 0)
+    rejected = generator.get("rejected", 0)
+    return {
+        "sent": sent,
+        "accepted": accepted,
+        "rejected": rejected,
+        "rows": rows,
+        "dead_lettered": dead,
+        "duplicates_dropped": dropped,
+        "balanced": sent == accepted + rejected and accepted == rows + dead + dropped,
+    }
 
 
 @click.command()
@@ -343,6 +382,14 @@ def demo(**kwargs: Any) -> None:
         f"invocations, {c.get('failed_invocations', 0)} failed, "
         f"{c.get('records_dead_lettered', 0)} dead-lettered"
     )
+    n = result.counts
+    if n:
+        click.echo(
+            f"counts: sent {n['sent']} = accepted {n['accepted']} + rejected {n['rejected']}; "
+            f"accepted = {n['rows']} rows + {n['dead_lettered']} dead-lettered + "
+            f"{n['duplicates_dropped']} in-batch duplicates dropped: "
+            + ("balanced" if n["balanced"] else "NOT BALANCED")
+        )
     click.echo("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
     if opts.keep:
         click.echo("stack left running: `gamepipe stack status`, `gamepipe stack down`")

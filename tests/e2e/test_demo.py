@@ -54,8 +54,18 @@ def test_demo_embedded_answers_equal_oracle(tmp_path: Path, e2e_env: dict[str, s
     assert "Answers equal the oracle's (plain Python over the truth file): yes" in proc.stdout
     # AND its answers equal the oracle's over the truth file
     assert json.loads(answers.read_text()) == oracle_answers(truth)
+    # AND every event is counted: sent = accepted + rejected, accepted = rows + dead + dropped
+    demo = json.loads((run_dir / "demo.json").read_text())
+    counts = demo["counts"]
+    assert counts["rejected"] > 0 and counts["rows"] > 0
+    assert counts["sent"] == counts["accepted"] + counts["rejected"]
+    assert counts["accepted"] == (
+        counts["rows"] + counts["dead_lettered"] + counts["duplicates_dropped"]
+    )
+    # AND the report was written, with a local copy that outlives the emulator
+    assert Path(demo["locations"]["reports (local copy)"]).read_text().startswith("<!")
     # AND everything it started is stopped
-    assert_all_stopped(json.loads((run_dir / "demo.json").read_text())["pids"])
+    assert_all_stopped(demo["pids"])
 
 
 def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
