@@ -70,6 +70,14 @@ def daily_report(event: CloudWatchEvent) -> dict[str, Any]:
     return reports.handle_scheduled(event.to_dict(), SETTINGS)
 
 
+@app.schedule(SETTINGS.compaction_schedule, name="compact_lake")
+def compact_lake(event: CloudWatchEvent) -> dict[str, Any]:
+    """Merge each partition of the closed days into one deduplicated Parquet file."""
+    from chalicelib import maintenance
+
+    return maintenance.handle_scheduled_compaction(event.to_dict(), SETTINGS, aws.client("s3"))
+
+
 @app.lambda_function(name="report_now")
 def report_now(event: dict[str, Any], context: Any) -> dict[str, Any]:
     """On-demand report: ``{"date": "YYYY-MM-DD"}`` (default today, UTC)."""
