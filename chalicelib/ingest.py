@@ -241,6 +241,25 @@ def encode_records(
     return records
 
 
+def _decode_body(
+    decoder: msgspec.json.Decoder[Any], body: bytes, settings: Settings, shape: str
+) -> tuple[Any, IngestResult | None]:
+    """Decode a request body, or say why not: 413 too large, 400 malformed or wrong shape."""
+    body = body or b""
+    if len(body) > settings.max_body_bytes:
+        return None, IngestResult(
+            413, error=f"body is {len(body)} bytes; the limit is {settings.max_body_bytes}"
+        )
+    try:
+        return decoder.decode(body), None
+    except msgspec.ValidationError as exc:
+        return None, IngestResult(400, error=f"{shape}: {exc}")
+    except msgspec.DecodeError as exc:
+        return None, IngestResult(400, error=f"malformed JSON: {exc}")
+    except RecursionError:
+        return None, IngestResult(400, error=_TOO_DEEP)
+
+
 def ingest_batch(
     body: bytes,
     info: ClientInfo,
@@ -250,19 +269,11 @@ def ingest_batch(
     now: datetime | None = None,
 ) -> IngestResult:
     """Handle ``POST /v1/events``: validate each event, write the valid ones to Kinesis."""
-    body = body or b""
-    if len(body) > settings.max_body_bytes:
-        return IngestResult(
-            413, error=f"body is {len(body)} bytes; the limit is {settings.max_body_bytes}"
-        )
-    try:
-        envelope = _envelope_decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        return IngestResult(400, error=f'body must be an object with an "events" list: {exc}')
-    except msgspec.DecodeError as exc:
-        return IngestResult(400, error=f"malformed JSON: {exc}")
-    except RecursionError:
-        return IngestResult(400, error=_TOO_DEEP)
+    envelope, problem = _decode_body(
+        _envelope_decoder, body, settings, 'body must be an object with an "events" list'
+    )
+    if problem is not None:
+        return problem
     raws = envelope.events
     if len(raws) > settings.max_events_per_request:
         return IngestResult(
@@ -311,19 +322,9 @@ def ingest_single(
         return IngestResult(
             404, error=f"unknown event type {event_type!r}; known: {', '.join(EVENT_TYPES)}"
         )
-    body = body or b""
-    if len(body) > settings.max_body_bytes:
-        return IngestResult(
-            413, error=f"body is {len(body)} bytes; the limit is {settings.max_body_bytes}"
-        )
-    try:
-        obj = _object_decoder.decode(body)
-    except msgspec.ValidationError as exc:
-        return IngestResult(400, error=f"body must be a JSON object: {exc}")
-    except msgspec.DecodeError as exc:
-        return IngestResult(400, error=f"malformed JSON: {exc}")
-    except RecursionError:
-        return IngestResult(400, error=_TOO_DEEP)
+    obj, problem = _decode_body(_object_decoder, body, settings, "body must be a JSON object")
+    if problem is not None:
+        return problem
     if obj.get("event_type", event_type) != event_type:
         return IngestResult(
             400,
