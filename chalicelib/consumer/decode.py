@@ -18,6 +18,8 @@ from chalicelib.contract import EventBase, ValidationFailure, decode_event
 
 # Namespace of the ids given to stream events that arrived without an event_id.
 EVENT_ID_NAMESPACE = uuid.UUID("6f1d7c52-2a43-4a8e-9d0e-7c1f3b0e5a11")
+_NEWLINE = ord("\n")
+_BRACE = ord("{")
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,20 +109,38 @@ def decode_batch(
     if not datas:
         return out
     joined = b"\n".join(datas)
-    # The raw lines as an Arrow column (stored as `payload`), split in C++; their lengths
-    # give every line's start, located among the record starts to get the record and
-    # line index of each line — no per-line Python objects on the fast path.
-    lines = pc.split_pattern(pa.array([joined], pa.binary()), pattern=b"\n").flatten()
-    n_lines = len(lines)
-    line_sizes = pc.binary_length(lines).to_numpy().astype(np.int64) + 1
-    line_starts = np.cumsum(line_sizes) - line_sizes
+    # The raw lines (stored as `payload`) as an Arrow column built from the newline
+    # positions: one numpy scan, the bytes without their newlines as the values buffer
+    # and offsets shifted by the newlines before each line (Arrow's split_pattern costs
+    # ~0.1 µs per line). The line starts, located among the record starts, give each
+    # line's record and line index — no per-line Python objects on the fast path.
+    buf = np.frombuffer(joined, dtype=np.uint8)
+    breaks = np.flatnonzero(buf == _NEWLINE)
+    n_lines = len(breaks) + 1
+    line_starts = np.concatenate(([0], breaks + 1))
+    line_ends = np.append(breaks, len(joined))
+    # Kinesis records are <= 1 MB and a chunk <= 1,000 records: int32 offsets suffice.
+    offsets = np.empty(n_lines + 1, dtype=np.int32)
+    offsets[0] = 0
+    offsets[1:] = line_ends - np.arange(n_lines)
+    lines = pa.Array.from_buffers(
+        pa.binary(),
+        n_lines,
+        [None, pa.py_buffer(offsets), pa.py_buffer(joined.replace(b"\n", b""))],
+    )
     sizes = np.fromiter(map(len, datas), dtype=np.int64, count=len(datas)) + 1
     record_starts = np.cumsum(sizes) - sizes
     local = np.searchsorted(record_starts, line_starts, side="right") - 1
     rec_idx = np.asarray(owners, dtype=np.int64)[local]
     first_line = np.searchsorted(local, np.arange(len(datas)))
     line_idx = np.arange(n_lines, dtype=np.int64) - first_line[local]
-    fast = _decode_all(joined, lines)
+    # Each line must give exactly one event. A blank line gives none and a line such as
+    # `{...} {...}` two, so with every line starting with `{` (not blank), as many
+    # events as lines means aligned. Anything else (leading spaces included) is left
+    # to the per-line decoder, which gives the same verdicts, only slower.
+    first_bytes = buf[np.minimum(line_starts, len(buf) - 1)]
+    starts_ok = bool((line_ends > line_starts).all() and (first_bytes == _BRACE).all())
+    fast = _decode_all(joined, lines) if starts_ok else None
     if fast is not None:
         out.events, out.arrays = fast
         out.record_index, out.line_index = rec_idx, line_idx
@@ -147,10 +167,6 @@ def decode_batch(
 def _decode_all(
     joined: bytes, lines: pa.Array
 ) -> tuple[list[EventBase], dict[str, pa.Array]] | None:
-    # Each line must give exactly one event. A blank line gives none and a line such as
-    # `{...} {...}` two, so with no blank line, as many events as lines means aligned.
-    if pc.match_substring_regex(lines, r"^\s*$").true_count:
-        return None
     try:
         # msgspec skips unknown fields without checking their UTF-8; the raw line is
         # stored as the payload string, so the whole batch must be valid UTF-8.
@@ -198,14 +214,17 @@ def assign_ids_and_dedupe(batch: DecodedBatch, seen: list[pa.Array] | None = Non
                 filled[n] = str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
         ids = pa.array(filled, pa.string())
         batch.arrays["event_id"] = ids
-    unique = pc.unique(ids)
-    earlier = pa.concat_arrays(seen) if seen else None
-    repeated = earlier is not None and pc.is_in(ids, value_set=earlier).true_count > 0
-    if len(unique) < len(ids) or repeated:
-        first = pc.index_in(unique, value_set=ids)  # first position of each id, ascending
-        if earlier is not None:
-            first = first.filter(pc.invert(pc.is_in(unique, value_set=earlier)))
-        keep = first.to_numpy()
+    # One hash pass: dictionary indices are numbered in order of first occurrence, so a
+    # row is an id's first occurrence exactly when its index exceeds all before it.
+    codes = pc.dictionary_encode(ids).indices.to_numpy()
+    keep_mask = np.empty(len(codes), dtype=bool)
+    keep_mask[:1] = True
+    keep_mask[1:] = codes[1:] > np.maximum.accumulate(codes)[:-1]
+    if seen:
+        earlier = pa.concat_arrays(seen)
+        keep_mask &= ~pc.is_in(ids, value_set=earlier).to_numpy(zero_copy_only=False)
+    if not keep_mask.all():
+        keep = np.flatnonzero(keep_mask)
         batch.duplicates += len(ids) - len(keep)
         batch.events = [batch.events[n] for n in keep.tolist()]
         take = pa.array(keep)

@@ -84,6 +84,31 @@ def test_bad_line_is_dead_lettered_alone_and_neighbours_land() -> None:
     assert "level" in dead.reason
 
 
+def test_payload_column_is_each_line_as_received_across_records() -> None:
+    # GIVEN records of several lines, with non-ASCII text and a trailing newline
+    lines = [[_ev(description="é1"), _ev(description="2")], [_ev(description="ü3")],
+             [_ev(description="4"), _ev(description="5"), _ev(description="6")]]  # fmt: skip
+    recs = [_rec(b"\n".join(ls) + b"\n", seq=i) for i, ls in enumerate(lines)]
+    # WHEN decoded (fast path: every line an event)
+    batch = decode_batch(recs)
+    # THEN the payload of each event is its line, byte for byte, with its record/line
+    flat = [ln for ls in lines for ln in ls]
+    assert batch.arrays["payload"].to_pylist() == [ln.decode() for ln in flat]
+    assert batch.record_index.tolist() == [0, 0, 1, 2, 2, 2]
+    assert batch.line_index.tolist() == [0, 1, 0, 0, 1, 2]
+
+
+def test_line_with_leading_space_decodes_as_in_the_contract() -> None:
+    # GIVEN a line indented by a space (the fast path only takes lines starting with `{`)
+    data = _ev(description="a") + b"\n " + _ev(description="b")
+    # WHEN decoded
+    batch = decode_batch([_rec(data)])
+    # THEN both events land, the payload kept as received
+    assert [e.description for e in batch.events] == ["a", "b"]  # type: ignore[attr-defined]
+    assert batch.arrays["payload"].to_pylist()[1] == " " + _ev(description="b").decode()
+    assert not batch.dead_letters and batch.line_index.tolist() == [0, 1]
+
+
 def test_two_values_on_one_line_do_not_shift_alignment() -> None:
     # GIVEN a line with two comma-separated objects (valid inside a JSON array!)
     data = _ev() + b"," + _ev()
@@ -172,6 +197,18 @@ def test_missing_ids_are_deterministic_and_duplicates_keep_the_first() -> None:
     # AND the duplicate is dropped, the first occurrence kept
     assert a.duplicates == 1 and len(a.events) == 3
     assert a.events[2].description == "first"  # type: ignore[attr-defined]
+
+
+def test_repeated_ids_keep_each_first_occurrence_in_order() -> None:
+    # GIVEN ids a b a c b a in one record
+    ids = [f"00000000-0000-4000-8000-00000000000{c}" for c in "121321"]
+    recs = [_rec(b"\n".join(_ev(event_id=i, description=str(n)) for n, i in enumerate(ids)))]
+    # WHEN deduplicated
+    batch = assign_ids_and_dedupe(decode_batch(recs))
+    # THEN the first a, b and c are kept, in batch order
+    assert [e.description for e in batch.events] == ["0", "1", "3"]  # type: ignore[attr-defined]
+    assert batch.line_index.tolist() == [0, 1, 3] and batch.duplicates == 3
+    assert batch.arrays["event_id"].to_pylist() == [ids[0], ids[1], ids[3]]
 
 
 def test_duplicates_across_chunks_of_one_batch_are_dropped() -> None:
