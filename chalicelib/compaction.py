@@ -6,6 +6,11 @@ repeated event_ids (keeping the earliest ``received_at``), sorts by (userid, eve
 writes ``compacted.parquet`` and then deletes the inputs. Between the write and the
 delete a reader can see rows twice; the question/report SQL counts each event_id once,
 so answers do not change. Running it again is safe: the compacted file is an input too.
+
+Merge-on-read: on the four seed tables every row of the compacted file carries
+``compacted = true`` (the consumer's batch files have no such column: NULL). The SQL
+trusts a day whose rows are all compacted to hold each event_id once and dedupes only
+the days that also have live rows (see athena_sql/README.md).
 """
 
 from __future__ import annotations
@@ -22,7 +27,7 @@ import pyarrow.parquet as pq
 from chalicelib.consumer.columns import arrow_schema
 from chalicelib.consumer.writer import LOW_CARDINALITY, parquet_bytes, partition_prefix
 from chalicelib.settings import Settings
-from chalicelib.tables import PARTITION_KEY, TABLES
+from chalicelib.tables import COMPACTED, PARTITION_KEY, TABLES
 
 COMPACTED_NAME = "compacted.parquet"  # no leading "_" or ".": Athena skips such files
 _DELETE_BATCH = 1000  # DeleteObjects limit
@@ -85,6 +90,30 @@ def dedupe_earliest(table: pa.Table, order: np.ndarray) -> pa.Table:
     return table.take(idx.filter(pa.array(first)))
 
 
+def merge_files(table: str, parts: list[pa.Table]) -> pa.Table:
+    """One partition's files (in key order) as one sorted table, each event_id once.
+
+    The earliest ``received_at`` copy is kept (then the earliest file); the seed tables
+    get ``compacted = true`` on every row.
+    """
+    schema = arrow_schema(TABLES[table])  # the batch files' columns: drops a stale flag
+    parts = [p.select(schema.names).cast(schema) for p in parts]
+    order = [np.full(p.num_rows, n, dtype=np.int64) for n, p in enumerate(parts)]
+    merged = pa.concat_tables(parts) if parts else schema.empty_table()
+    kept = dedupe_earliest(merged, np.concatenate(order) if order else np.empty(0, np.int64))
+    kept = kept.sort_by([("userid", "ascending"), ("event_ts", "ascending")])
+    if TABLES[table].merge_on_read:
+        kept = kept.append_column(
+            pa.field(COMPACTED, pa.bool_()), pa.array(np.ones(kept.num_rows, dtype=bool))
+        )
+    return kept
+
+
+def compacted_bytes(table: pa.Table) -> bytes:
+    """The compacted file's Parquet bytes (userid is worth a dictionary once sorted by it)."""
+    return parquet_bytes(table, dictionary=(*LOW_CARDINALITY, "userid"), string_statistics=True)
+
+
 def compact_partition(s3: Any, settings: Settings, table: str, dt: str) -> CompactionResult:
     """Merge one partition's files into ``compacted.parquet``, then delete the others."""
     bucket = settings.data_bucket
@@ -93,18 +122,9 @@ def compact_partition(s3: Any, settings: Settings, table: str, dt: str) -> Compa
     keys = list_parquet_keys(s3, bucket, prefix)
     if not keys or keys == [target]:
         return CompactionResult(table, dt, len(keys), 0, 0, None)
-    schema = arrow_schema(TABLES[table])
-    parts, order = [], []
-    for n, key in enumerate(keys):
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
-        part = pq.read_table(io.BytesIO(body)).select(schema.names).cast(schema)
-        parts.append(part)
-        order.append(np.full(part.num_rows, n, dtype=np.int64))
-    merged = pa.concat_tables(parts)
-    kept = dedupe_earliest(merged, np.concatenate(order))
-    kept = kept.sort_by([("userid", "ascending"), ("event_ts", "ascending")])
-    # userid is worth a dictionary once rows are sorted by it.
-    body = parquet_bytes(kept, dictionary=(*LOW_CARDINALITY, "userid"), string_statistics=True)
+    parts = [_read(s3, bucket, key) for key in keys]
+    kept = merge_files(table, parts)
+    body = compacted_bytes(kept)
     s3.put_object(
         Bucket=bucket, Key=target, Body=body, ContentType="application/vnd.apache.parquet"
     )
@@ -114,4 +134,9 @@ def compact_partition(s3: Any, settings: Settings, table: str, dt: str) -> Compa
         s3.delete_objects(
             Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
         )
-    return CompactionResult(table, dt, len(keys), merged.num_rows, kept.num_rows, target)
+    rows_in = sum(p.num_rows for p in parts)
+    return CompactionResult(table, dt, len(keys), rows_in, kept.num_rows, target)
+
+
+def _read(s3: Any, bucket: str, key: str) -> pa.Table:
+    return pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))

@@ -33,7 +33,7 @@ def table_location(settings: Settings, table: str) -> str:
 def storage_descriptor(table: Table, location: str) -> dict[str, Any]:
     """Parquet storage descriptor with the table's columns and Glue types."""
     return {
-        "Columns": [{"Name": c.name, "Type": c.type} for c in table.columns],
+        "Columns": [{"Name": c.name, "Type": c.type} for c in table.catalog_columns],
         "Location": location,
         "InputFormat": _INPUT_FORMAT,
         "OutputFormat": _OUTPUT_FORMAT,

@@ -4,6 +4,12 @@ Column names keep the seed's (``event_ts``, ``userid``, ``host`` — Athena lowe
 the seed's ``Host`` — ``event_type``, ``item_type``, ...) so its SQL still runs; we add
 ``event_id`` (dedupe key) and ``received_at`` (server time). Every table is partitioned
 by ``dt`` (event date, UTC, ``YYYY-MM-DD``).
+
+The four seed tables end with ``compacted boolean`` (merge-on-read): compaction writes
+``true`` on every row of a partition's merged, deduplicated file; the consumer's batch
+files do not have the column at all, so their rows read as NULL ("live" rows). It is a
+catalog column (Glue, DDL, query engines), not a column the consumer writes:
+``Table.columns`` stays what a batch file holds, ``Table.catalog_columns`` adds it.
 """
 
 from __future__ import annotations
@@ -13,6 +19,7 @@ from dataclasses import dataclass
 from chalicelib.contract.models import EVENT_TYPES
 
 PARTITION_KEY = "dt"
+COMPACTED = "compacted"
 
 
 @dataclass(frozen=True)
@@ -31,11 +38,19 @@ class Table:
     columns: tuple[Column, ...]
     event_types: tuple[str, ...]
     description: str
+    merge_on_read: bool = False  # has the trailing ``compacted boolean`` column
 
     @property
     def column_names(self) -> tuple[str, ...]:
-        """Column names in storage order (without the partition key)."""
+        """Column names of a consumer batch file, in storage order (no partition key)."""
         return tuple(c.name for c in self.columns)
+
+    @property
+    def catalog_columns(self) -> tuple[Column, ...]:
+        """The Glue/Athena columns: the batch files' columns, then ``compacted`` if any."""
+        if self.merge_on_read:
+            return (*self.columns, Column(COMPACTED, "boolean"))
+        return self.columns
 
 
 def _cols(spec: str) -> tuple[Column, ...]:
@@ -54,12 +69,14 @@ PURCHASE_EVENTS = Table(
     ),
     ("purchase_sword", "purchase_shield", "purchase_potion"),
     "Purchases of swords, shields and potions.",
+    merge_on_read=True,
 )
 CHARACTER_EVENTS = Table(
     "character_events",
     _cols(f"{_KEY} description:string event_type:string {_TAIL}"),
     ("find_treasure", "enemy_attack", "defeat_enemy"),
     "Gameplay progress: treasures found, enemy attacks, enemies defeated.",
+    merge_on_read=True,
 )
 CHARACTER_STATS = Table(
     "character_stats",
@@ -70,12 +87,14 @@ CHARACTER_STATS = Table(
     # enemy_attack lands here too when it carries the player's stats.
     ("level_up", "take_potion", "enemy_attack"),
     "The player's stats after level ups, potions and (when reported) enemy attacks.",
+    merge_on_read=True,
 )
 GUILD_EVENTS = Table(
     "guild_events",
     _cols(f"{_KEY} event_type:string description:string guild_name:string {_TAIL}"),
     ("join_guild",),
     "Guild joins; a player's latest join is their current guild.",
+    merge_on_read=True,
 )
 EVENTS = Table(
     "events",

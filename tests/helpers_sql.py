@@ -232,7 +232,9 @@ def create_glue_tables(glue: Any, *, database: str, bucket: str, prefix: str) ->
                     "TableType": "EXTERNAL_TABLE",
                     "PartitionKeys": [{"Name": "dt", "Type": "string"}],
                     "StorageDescriptor": {
-                        "Columns": [{"Name": c.name, "Type": c.type} for c in table.columns],
+                        "Columns": [
+                            {"Name": c.name, "Type": c.type} for c in table.catalog_columns
+                        ],
                         "Location": f"s3://{bucket}/{prefix}/{table.name}/",
                     },
                 },

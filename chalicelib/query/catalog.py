@@ -135,7 +135,7 @@ def load_lake_catalog(root: str | Path) -> dict[str, TableInfo]:
             partitions.append(Partition((value,), location, list_data_files(location, None)))
         tables[table.name] = TableInfo(
             name=table.name,
-            columns=tuple((c.name, c.type) for c in table.columns),
+            columns=tuple((c.name, c.type) for c in table.catalog_columns),
             partition_keys=((PARTITION_KEY, "string"),),
             location=str(base),
             partitions=tuple(partitions),

@@ -240,7 +240,11 @@ def _view_sql(table: TableInfo) -> str:
             if keys
             else ""
         )
-        source = f"read_parquet({_list(files)}, hive_partitioning = {hive}{hive_types})"
+        source = _by_name(
+            table,
+            f"read_parquet({_list(files)}, hive_partitioning = {hive}{hive_types}, "
+            "union_by_name = true)",
+        )
         return f"SELECT {', '.join(data_cols + key_cols)} FROM {source}"
     # Partitions at arbitrary locations: one branch per partition with its key values.
     branches = []
@@ -249,11 +253,25 @@ def _view_sql(table: TableInfo) -> str:
             f"CAST({_literal(v)} AS {_duck_type(t)}) AS {_quote(k)}"
             for (k, t), v in zip(table.partition_keys, p.values, strict=True)
         ]
-        branches.append(
-            f"SELECT {', '.join(data_cols + key_cols)} FROM read_parquet({_list(list(p.files))},"
-            " hive_partitioning = false)"
+        source = _by_name(
+            table,
+            f"read_parquet({_list(list(p.files))}, hive_partitioning = false,"
+            " union_by_name = true)",
         )
+        branches.append(f"SELECT {', '.join(data_cols + key_cols)} FROM {source}")
     return " UNION ALL ".join(branches)
+
+
+def _by_name(table: TableInfo, scan: str) -> str:
+    """``scan`` with every catalog column present, NULL where a file lacks it.
+
+    Athena resolves Parquet columns by name and reads a column a file does not have as
+    NULL (files written before a column was added, e.g. the consumer's batch files have
+    no ``compacted``). ``union_by_name`` lines up files with different column sets; the
+    empty typed branch supplies a column that none of the files has.
+    """
+    typed = ", ".join(f"CAST(NULL AS {_duck_type(t)}) AS {_quote(c)}" for c, t in table.columns)
+    return f"(SELECT * FROM {scan} UNION ALL BY NAME SELECT {typed} WHERE false)"
 
 
 def _bigint_sums(table: pa.Table) -> pa.Table:

@@ -63,6 +63,7 @@ def translate(
         _reject_unknown_functions(tree, known_functions)
     _sum_integers_as_bigint(tree)
     _exact_distinct_counts(tree)
+    _count_if_never_null(tree)
     try:
         return tree.sql("duckdb", unsupported_level=ErrorLevel.RAISE)
     except UnsupportedError as exc:
@@ -144,6 +145,13 @@ def _exact_distinct_counts(tree: exp.Expr) -> None:
     # standard error. An exact count is always within Athena's error and cheap at our sizes.
     for node in list(tree.find_all(exp.ApproxDistinct)):
         node.replace(exp.Count(this=exp.Distinct(expressions=[node.this.copy()])))
+
+
+def _count_if_never_null(tree: exp.Expr) -> None:
+    # Trino's count_if over no row (or only NULL/false) is 0; DuckDB's is NULL.
+    for node in list(tree.find_all(exp.CountIf)):
+        target = node.parent if isinstance(node.parent, exp.Window) else node
+        target.replace(exp.func("coalesce", target.copy(), exp.Literal.number(0)))
 
 
 def _sqlglot_types(columns: Mapping[str, str]) -> dict[str, str]:

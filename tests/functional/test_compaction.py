@@ -87,6 +87,31 @@ def test_partition_compacted_into_one_sorted_deduplicated_file(s3: Any) -> None:
     ]  # fmt: skip
 
 
+def test_seed_table_rows_are_flagged_compacted_and_batch_files_are_not(s3: Any) -> None:
+    # GIVEN consumed batches: the seed table's batch files have no `compacted` column
+    _consume_three_batches(s3)
+    prefix = "tables/character_events/dt=2021-08-06/"
+    batch_files = list_keys(s3, BUCKET, prefix)
+    assert len(batch_files) == 3
+    assert "compacted" not in read_table(s3, BUCKET, prefix).column_names
+    # WHEN the seed table's partition and the events partition are compacted
+    compact_partition(s3, SETTINGS, "character_events", "2021-08-06")
+    compact_partition(s3, SETTINGS, "events", "2021-08-06")
+    # THEN every merged seed-table row says compacted = true, as the last column
+    merged = read_table(s3, BUCKET, prefix)
+    assert merged.column_names[-2:] == ["compacted", "dt"]  # read_table appends dt
+    assert merged.column("compacted").to_pylist() == [True] * 4
+    # AND the raw events table keeps its columns (no merge-on-read there)
+    assert "compacted" not in read_table(s3, BUCKET, PREFIX).column_names
+    # AND compacting again (the flagged file as an input) keeps one flag column
+    late = [_event(5, "user-d", 7, "2021-08-06T14:00:00Z")]
+    catalog = Catalog(boto3.client("glue", region_name="us-east-1"), SETTINGS)
+    handle_kinesis_event(kinesis_event([ndjson(*late)], first=99), SETTINGS, s3=s3, catalog=catalog)
+    compact_partition(s3, SETTINGS, "character_events", "2021-08-06")
+    again = read_table(s3, BUCKET, prefix)
+    assert again.column("compacted").to_pylist() == [True] * 5
+
+
 def test_compaction_is_rerunnable_and_merges_new_files(s3: Any) -> None:
     # GIVEN a compacted partition
     _consume_three_batches(s3)

@@ -43,7 +43,7 @@ def test_ensure_catalog_is_idempotent_and_types_come_from_tables_py(glue: Any) -
         got = glue.get_table(DatabaseName=SETTINGS.glue_database, Name=name)["Table"]
         sd = got["StorageDescriptor"]
         assert [(c["Name"], c["Type"]) for c in sd["Columns"]] == [
-            (c.name, c.type) for c in table.columns
+            (c.name, c.type) for c in table.catalog_columns
         ]
         assert got["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
         assert sd["Location"] == f"s3://lake/t/{name}/"
@@ -60,9 +60,9 @@ def test_drifted_table_is_updated(glue: Any) -> None:
     ensure_catalog(glue, SETTINGS)
     # THEN the table has the current columns
     got = glue.get_table(DatabaseName=SETTINGS.glue_database, Name="guild_events")["Table"]
-    assert [c["Name"] for c in got["StorageDescriptor"]["Columns"]] == list(
-        TABLES["guild_events"].column_names
-    )
+    assert [c["Name"] for c in got["StorageDescriptor"]["Columns"]] == [
+        c.name for c in TABLES["guild_events"].catalog_columns
+    ]
 
 
 class CountingGlue:

@@ -108,6 +108,24 @@ def test_approx_distinct_within_tolerance(engine: LocalEngine) -> None:
     assert abs(row["approx"] - 20000) / 20000 < 0.05
 
 
+def test_count_if_of_nothing_is_zero_like_athena(engine: LocalEngine) -> None:
+    # GIVEN only NULL and false values, and no row at all (Trino's count_if gives 0; DuckDB's
+    # own count_if gives NULL)
+    row = one(
+        engine,
+        "SELECT count_if(x) AS nulls, count_if(x = 1) AS falses,"
+        " (SELECT count_if(true) FROM UNNEST(sequence(1, 3)) AS e(y) WHERE y > 5) AS none_"
+        " FROM (VALUES CAST(NULL AS boolean)) AS t(x)",
+    )
+    windowed = one(
+        engine,
+        "SELECT count_if(x) OVER () AS w FROM (VALUES CAST(NULL AS boolean)) AS t(x)",
+    )
+    # THEN every count is 0, never NULL
+    assert row == {"nulls": 0, "falses": 0, "none_": 0}
+    assert windowed == {"w": 0}
+
+
 def test_window_functions(engine: LocalEngine) -> None:
     # GIVEN ranking and running sums over a table
     rows = run_query(

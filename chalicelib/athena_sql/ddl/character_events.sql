@@ -8,7 +8,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS character_events (
     description        string,
     event_type         string,
     event_id           string,
-    received_at        timestamp
+    received_at        timestamp,
+    compacted          boolean
 )
 PARTITIONED BY (dt string)
 STORED AS PARQUET

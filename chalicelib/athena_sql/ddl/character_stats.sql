@@ -12,7 +12,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS character_stats (
     defense            bigint,
     health             bigint,
     event_id           string,
-    received_at        timestamp
+    received_at        timestamp,
+    compacted          boolean
 )
 PARTITIONED BY (dt string)
 STORED AS PARQUET

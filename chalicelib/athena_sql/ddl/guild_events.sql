@@ -9,7 +9,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS guild_events (
     description        string,
     guild_name         string,
     event_id           string,
-    received_at        timestamp
+    received_at        timestamp,
+    compacted          boolean
 )
 PARTITIONED BY (dt string)
 STORED AS PARQUET

@@ -11,7 +11,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS purchase_events (
     amount_purchased   bigint,
     price              bigint,
     event_id           string,
-    received_at        timestamp
+    received_at        timestamp,
+    compacted          boolean
 )
 PARTITIONED BY (dt string)
 STORED AS PARQUET

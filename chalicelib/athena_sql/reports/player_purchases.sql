@@ -1,12 +1,28 @@
 -- Report: Player Purchases — swords, shields and potions bought per player and the gold
--- spent (price x amount). Sums are duplicate-sensitive: each event_id is reduced to its
--- first-received copy first. Ranked by gold spent, ties broken by userid.
-WITH purchases AS (
+-- spent (price x amount). Ranked by gold spent, ties broken by userid. Sums are
+-- duplicate-sensitive, merge-on-read: a day (dt) whose rows are all compacted holds each
+-- event_id once and is used as is; a day that also has live rows (compacted IS NOT TRUE)
+-- reduces each event_id to its first-received copy first.
+WITH live_days AS (
+    SELECT DISTINCT dt
+    FROM purchase_events
+    WHERE compacted IS NOT TRUE
+),
+purchases AS (
+    SELECT userid,
+           item_type,
+           amount_purchased,
+           price
+    FROM purchase_events
+    WHERE compacted IS TRUE
+      AND dt NOT IN (SELECT dt FROM live_days)
+    UNION ALL
     SELECT min_by(userid, received_at) AS userid,
            min_by(item_type, received_at) AS item_type,
            min_by(amount_purchased, received_at) AS amount_purchased,
            min_by(price, received_at) AS price
     FROM purchase_events
+    WHERE dt IN (SELECT dt FROM live_days)
     GROUP BY event_id
 )
 SELECT userid,
