@@ -263,3 +263,19 @@ def test_docs_quote_the_model() -> None:
     assert cost.render_levers(cost.lever_steps(1e8, 350)) in doc
     rec = estimate(build_inputs(1e8, 350, "recommended")[0]).usd_per_million_events
     assert f"**${rec:.3f}**" in doc
+
+
+def test_load_measured_prefers_the_consumer_cpu_second_figure(tmp_path) -> None:
+    # GIVEN wall-clock and per-CPU-second consumer figures (a loaded machine: wall is lower)
+    figures = [
+        {"bench": "consumer", "name": "consumer core events/s, 1 core", "unit": "events/s",
+         "values": [150_000.0]},
+        {"bench": "consumer", "name": "consumer core events per CPU-second", "unit": "events/s",
+         "values": [240_000.0]},
+        {"bench": "consumer", "name": "DuckDB threads=1 events per CPU-second",
+         "unit": "events/s", "values": [800_000.0]},
+    ]  # fmt: skip
+    path = tmp_path / "latest.json"
+    path.write_text(json.dumps({"figures": figures}))
+    # THEN the consumer's per-CPU-second figure is used (Lambda bills a dedicated vCPU)
+    assert cost.load_measured(path)["consumer_events_per_s"][0] == 240_000.0
