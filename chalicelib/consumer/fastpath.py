@@ -4,9 +4,11 @@ msgspec runs ``Meta(pattern=...)`` through Python's ``re`` per value: the contra
 patterns (userid, event_id) are about half of its decode time. The twins below are
 subclasses of the contract's classes, derived from them (not copied), identical except
 that pattern-constrained fields lose the pattern; the patterns are then checked for the
-whole batch at once with Arrow's RE2 ``match_substring_regex``. RE2 is at least as strict
-here (its ``$`` does not match before a trailing newline as Python's does), and any doubt
-sends the batch to the per-line contract decoder, which has the last word.
+whole batch at once: patterns that are plain sequences of ASCII character classes (both of
+the contract's) with numpy byte lookups over the column's buffers, others with Arrow's RE2
+``match_substring_regex``. Both are at least as strict here (neither lets ``$`` match
+before a trailing newline as Python's does), and any doubt sends the batch to the
+per-line contract decoder, which has the last word.
 """
 
 from __future__ import annotations
@@ -16,6 +18,7 @@ from operator import attrgetter
 from typing import Annotated, Any, Union, get_args, get_origin
 
 import msgspec
+import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
@@ -92,6 +95,130 @@ def re2_pattern(pattern: str) -> str:
     return pattern
 
 
+# A pattern as byte classes: one 256-entry lookup per fixed position, then optionally one
+# for any number of further bytes (a trailing ``[...]*``).
+ByteClasses = tuple[list[np.ndarray], np.ndarray | None]
+_SPECIAL = set(".^$*+?{}()|[]\\")
+
+
+def _class_char(pattern: str, i: int) -> tuple[int, int] | None:
+    """The ASCII character at ``pattern[i]`` (``\\`` + punctuation = that character), next i."""
+    ch = pattern[i]
+    if ch == "\\":
+        if i + 1 >= len(pattern) or pattern[i + 1].isalnum() or not pattern[i + 1].isascii():
+            return None  # \d, \w, \Z, ... are not plain characters
+        ch, i = pattern[i + 1], i + 1
+    return (ord(ch), i + 1) if ch.isascii() and ch.isprintable() else None
+
+
+def byte_classes(pattern: str) -> ByteClasses | None:
+    """``pattern`` as byte lookups if it is ``^`` + ASCII classes/literals (each once, ``{n}``
+    times, or a final ``*``) + ``\\Z``/``$``; None for anything else (RE2 takes it).
+
+    Matching the whole value, these lookups are exactly the regex over UTF-8 bytes: the
+    classes hold only ASCII, so any non-ASCII byte fails, as the regex would.
+    """
+    if pattern.startswith("^"):
+        body = pattern[1:]
+    elif pattern.startswith("\\A"):
+        body = pattern[2:]
+    else:
+        return None
+    if body.endswith("\\Z") and not body.endswith("\\\\Z"):
+        body = body[:-2]
+    elif body.endswith("$") and not body.endswith("\\$"):
+        body = body[:-1]  # stricter than Python's $ (no trailing newline): fine
+    else:
+        return None
+    fixed: list[np.ndarray] = []
+    star: np.ndarray | None = None
+    i = 0
+    while i < len(body):
+        if star is not None:
+            return None  # only the last atom may repeat freely
+        table = np.zeros(256, dtype=bool)
+        if body[i] == "[":
+            i += 1
+            if i < len(body) and body[i] in "^]":
+                return None  # negated classes (and odd ones) are left to RE2
+            while i < len(body) and body[i] != "]":
+                got = _class_char(body, i)
+                if got is None:
+                    return None
+                lo, i = got
+                hi = lo
+                if i + 1 < len(body) and body[i] == "-" and body[i + 1] != "]":
+                    got = _class_char(body, i + 1)
+                    if got is None:
+                        return None
+                    hi, i = got
+                if hi < lo:
+                    return None
+                table[lo : hi + 1] = True
+            if i >= len(body):
+                return None
+            i += 1  # the closing ]
+        elif body[i] in _SPECIAL and body[i] != "\\":
+            return None
+        else:
+            got = _class_char(body, i)
+            if got is None:
+                return None
+            code, i = got
+            table[code] = True
+        count = 1
+        if i < len(body) and body[i] == "*":
+            star, i = table, i + 1
+            continue
+        if i < len(body) and body[i] == "{":
+            end = body.find("}", i)
+            if end < 0 or not body[i + 1 : end].isdigit():
+                return None  # {m,n} and the like: RE2
+            count, i = int(body[i + 1 : end]), end + 1
+        if i < len(body) and body[i] in "+?":
+            return None
+        fixed.extend([table] * count)
+    return fixed, star
+
+
+def matches_byte_classes(values: pa.Array, classes: ByteClasses) -> bool:
+    """Whether every non-null string of ``values`` matches the byte classes as a whole.
+
+    One lookup per byte of the column's data buffer (~10-40 ns per value) instead of an
+    RE2 match per value (~30-70 ns).
+    """
+    fixed, star = classes
+    if values.null_count:
+        values = values.drop_null()
+    n = len(values)
+    if n == 0:
+        return True
+    _, offsets_buf, data_buf = values.buffers()
+    offsets = np.frombuffer(offsets_buf, dtype=np.int32)[values.offset : values.offset + n + 1]
+    data = (
+        np.frombuffer(data_buf, dtype=np.uint8)[offsets[0] : offsets[-1]]
+        if data_buf is not None
+        else np.zeros(0, dtype=np.uint8)
+    )
+    starts = offsets[:-1] - offsets[0]
+    lengths = np.diff(offsets)
+    width = len(fixed)
+    if star is None:
+        if not (lengths == width).all():
+            return False
+        if width == 0:
+            return True
+        table = np.concatenate(fixed)  # position p's lookup at p*256 + byte
+        base = np.arange(width, dtype=np.intp) * 256
+        return bool(table[base + data.reshape(n, width)].all())
+    if not (lengths >= width).all():
+        return False
+    ok = star[data]
+    for p, table in enumerate(fixed):
+        ok[starts + p] = table[data[starts + p]]
+    return bool(ok.all())
+
+
 def pattern_arrays(events: list[EventBase]) -> dict[str, pa.Array] | None:
     """The pattern-constrained fields as Arrow columns if every value matches, else None.
 
@@ -100,6 +227,12 @@ def pattern_arrays(events: list[EventBase]) -> dict[str, pa.Array] | None:
     arrays = {}
     for name, pattern in PATTERNS.items():
         values = pa.array(list(map(attrgetter(name), events)), pa.string())
+        classes = BYTE_CLASSES.get(name)
+        if classes is not None:
+            if not matches_byte_classes(values, classes):
+                return None
+            arrays[name] = values
+            continue
         try:
             ok = pc.match_substring_regex(values, re2_pattern(pattern))
         except pa.ArrowInvalid:  # a pattern RE2 cannot run: let the contract decide
@@ -108,3 +241,11 @@ def pattern_arrays(events: list[EventBase]) -> dict[str, pa.Array] | None:
             return None
         arrays[name] = values
     return arrays
+
+
+# The contract's patterns that byte lookups can check (both, today); the rest use RE2.
+BYTE_CLASSES: dict[str, ByteClasses] = {
+    name: classes
+    for name, pattern in PATTERNS.items()
+    if (classes := byte_classes(pattern)) is not None
+}
