@@ -73,6 +73,9 @@ def _twin(cls: type[EventBase], patterns: dict[str, str]) -> type[EventBase]:
         tag_field=config.tag_field,
         tag=config.tag,
         omit_defaults=config.omit_defaults,
+        # Fields are str/int/datetime/None only, so no reference cycle is possible:
+        # untracked instances skip the GC header (~25 ns less per decoded event).
+        gc=False,
     )
 
 

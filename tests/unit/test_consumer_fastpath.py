@@ -96,3 +96,29 @@ def test_simple_pattern_forms() -> None:
     for value, ok in [("ax..", True), ("-x..12", True), ("bx..", False), ("ax..\n", False),
                       ("cx.", False), ("cx..a", False)]:  # fmt: skip
         assert matches_byte_classes(pa.array([value]), classes) is ok, value
+
+
+def test_untracked_twins_hold_no_containers() -> None:
+    # GIVEN the twins (gc=False: safe only while no field can hold a container)
+    import msgspec.inspect as mi
+
+    from chalicelib.consumer.fastpath import TWINS
+
+    scalar = (mi.StrType, mi.IntType, mi.DateTimeType, mi.NoneType, mi.LiteralType)
+
+    def leaves(t: mi.Type) -> list[mi.Type]:
+        if isinstance(t, mi.Metadata):
+            return leaves(t.type)
+        if isinstance(t, mi.UnionType):
+            return [leaf for u in t.types for leaf in leaves(u)]
+        return [t]
+
+    for cls, twin in TWINS.items():
+        # THEN each is a subclass of its contract class, untracked
+        assert issubclass(twin, cls) and twin.__struct_config__.gc is False
+        # AND every field's type is built from str/int/datetime/None only
+        info = mi.type_info(twin)
+        assert isinstance(info, mi.StructType)
+        for field in info.fields:
+            for leaf in leaves(field.type):
+                assert isinstance(leaf, scalar), (twin.__name__, field.name, leaf)
