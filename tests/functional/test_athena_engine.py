@@ -3,13 +3,11 @@ database, workgroup, output location and execution parameters sent, and a typed 
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pyarrow as pa
 import pytest
-from moto import mock_aws
 from moto.athena.models import QueryResults, athena_backends
 from moto.core import DEFAULT_ACCOUNT_ID
 
@@ -26,18 +24,10 @@ SETTINGS = Settings(
 
 
 @pytest.fixture
-def athena(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    """moto in-process with an output bucket; yields the Athena backend."""
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        boto3.client("s3").create_bucket(Bucket="athena-results")
-        yield athena_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
+def athena(moto_aws: None) -> Any:
+    """moto in-process with an output bucket; the Athena backend."""
+    boto3.client("s3").create_bucket(Bucket="athena-results")
+    return athena_backends[DEFAULT_ACCOUNT_ID]["us-east-1"]
 
 
 def queue(backend: Any, columns: list[tuple[str, str]], rows: list[list[str]]) -> None:

@@ -3,18 +3,14 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
 from click.testing import CliRunner
-from moto import mock_aws
 
-from chalicelib import aws
 from chalicelib.compaction import COMPACTED_NAME, compact_partition
-from chalicelib.consumer import handle_kinesis_event, reset
+from chalicelib.consumer import handle_kinesis_event
 from chalicelib.glue_catalog import Catalog
 from chalicelib.settings import Settings
 from tests.helpers_consumer import kinesis_event, list_keys, ndjson, read_table
@@ -25,21 +21,10 @@ PREFIX = "tables/events/dt=2021-08-06/"
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in list(os.environ):
-        if name.startswith("AWS_ENDPOINT_URL"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        aws.reset()
-        reset()
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=BUCKET)
-        yield client
-    aws.reset()
-    reset()
+def s3(moto_aws: None) -> Any:
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket=BUCKET)
+    return client
 
 
 def _event(n: int, user: str, hour: int, received: str) -> dict[str, Any]:

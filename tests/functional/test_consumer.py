@@ -5,8 +5,6 @@ from __future__ import annotations
 
 import base64
 import json
-import os
-from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -14,10 +12,8 @@ import boto3
 import pyarrow as pa
 import pytest
 from botocore.exceptions import ClientError
-from moto import mock_aws
 
-from chalicelib import aws
-from chalicelib.consumer import handle_kinesis_event, reset
+from chalicelib.consumer import handle_kinesis_event
 from chalicelib.consumer.columns import arrow_schema
 from chalicelib.glue_catalog import Catalog
 from chalicelib.settings import Settings
@@ -54,22 +50,11 @@ class Lake:
 
 
 @pytest.fixture
-def lake(monkeypatch: pytest.MonkeyPatch) -> Iterator[Lake]:
-    for name in list(os.environ):
-        if name.startswith("AWS_ENDPOINT_URL"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        aws.reset()
-        reset()
-        s3 = boto3.client("s3", region_name="us-east-1")
-        glue = boto3.client("glue", region_name="us-east-1")
-        s3.create_bucket(Bucket=BUCKET)
-        yield Lake(s3, glue, Catalog(glue, SETTINGS))
-    aws.reset()
-    reset()
+def lake(moto_aws: None) -> Lake:
+    s3 = boto3.client("s3", region_name="us-east-1")
+    glue = boto3.client("glue", region_name="us-east-1")
+    s3.create_bucket(Bucket=BUCKET)
+    return Lake(s3, glue, Catalog(glue, SETTINGS))
 
 
 def _event(**kw: Any) -> dict[str, Any]:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import os
-from collections.abc import Iterator
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
 from chalicelib.glue_catalog import Catalog, ensure_catalog, table_input
 from chalicelib.settings import Settings
@@ -18,15 +15,8 @@ SETTINGS = Settings(glue_database="gamepipe_test", data_bucket="lake", data_pref
 
 
 @pytest.fixture
-def glue(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in list(os.environ):
-        if name.startswith("AWS_ENDPOINT_URL"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        yield boto3.client("glue", region_name="us-east-1")
+def glue(moto_aws: None) -> Any:
+    return boto3.client("glue", region_name="us-east-1")
 
 
 def test_ensure_catalog_is_idempotent_and_types_come_from_tables_py(glue: Any) -> None:

@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import json
-import os
-from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from chalicelib import aws
 from chalicelib.compaction import COMPACTED_NAME
-from chalicelib.consumer import handle_kinesis_event, reset
+from chalicelib.consumer import handle_kinesis_event
 from chalicelib.glue_catalog import Catalog
 from chalicelib.maintenance import closed_days
 from chalicelib.settings import Settings
@@ -26,21 +22,10 @@ SCHEDULED = Path(__file__).parent.parent / "events" / "schedule" / "daily_report
 
 
 @pytest.fixture
-def s3(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name in list(os.environ):
-        if name.startswith("AWS_ENDPOINT_URL"):
-            monkeypatch.delenv(name)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    with mock_aws():
-        aws.reset()
-        reset()
-        client = boto3.client("s3", region_name="us-east-1")
-        client.create_bucket(Bucket=SETTINGS.data_bucket)
-        yield client
-    aws.reset()
-    reset()
+def s3(moto_aws: None) -> Any:
+    client = boto3.client("s3", region_name="us-east-1")
+    client.create_bucket(Bucket=SETTINGS.data_bucket)
+    return client
 
 
 def _treasure(n: int, day: str) -> dict[str, Any]:

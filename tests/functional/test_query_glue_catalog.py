@@ -3,14 +3,12 @@ the partition locations are local directories, which DuckDB reads directly)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pyarrow.parquet as pq
 import pytest
-from moto import mock_aws
 
 from chalicelib.query import run_query
 from chalicelib.query.local_engine import LocalEngine
@@ -21,18 +19,10 @@ SETTINGS = Settings(glue_database="lakedb")
 
 
 @pytest.fixture
-def glue(monkeypatch: pytest.MonkeyPatch) -> Iterator[Any]:
-    for name, value in {
-        "AWS_DEFAULT_REGION": "us-east-1",
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-    }.items():
-        monkeypatch.setenv(name, value)
-    monkeypatch.delenv("AWS_ENDPOINT_URL", raising=False)
-    with mock_aws():
-        client = boto3.client("glue")
-        helpers_sql.create_glue_tables(client, database="lakedb", bucket="unused", prefix="t")
-        yield client
+def glue(moto_aws: None) -> Any:
+    client = boto3.client("glue")
+    helpers_sql.create_glue_tables(client, database="lakedb", bucket="unused", prefix="t")
+    return client
 
 
 def write_day(folder: Path, rows: list[dict[str, Any]]) -> None:

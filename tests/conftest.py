@@ -1,0 +1,34 @@
+"""Fixtures shared by every tier."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Iterator
+
+import pytest
+from moto import mock_aws
+
+from chalicelib import aws
+
+
+@pytest.fixture
+def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """moto in-process (``mock_aws``) with fake credentials and no emulator endpoints.
+
+    Endpoint variables left by another test or the shell would send boto3 past moto's
+    interception, and cached clients would keep an old endpoint: both are reset here.
+    """
+    from chalicelib.consumer import reset as reset_consumer
+
+    for name in list(os.environ):
+        if name.startswith("AWS_ENDPOINT_URL"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+    with mock_aws():
+        aws.reset()
+        reset_consumer()
+        yield
+    aws.reset()
+    reset_consumer()
