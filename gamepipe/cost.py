@@ -130,28 +130,54 @@ COLUMN_BYTES = {
 LAKE_FIXED_BYTES = 116.3
 LAKE_PAYLOAD_RATIO = 0.258
 
-# Columns each question / report reads, from chalicelib/athena_sql (most dedupe on event_id,
-# so they read it too). Athena bills the compressed column chunks it reads.
-QUESTIONS: dict[str, tuple[str, tuple[str, ...]]] = {
-    "q1": ("purchase_events", ("item_type", "amount_purchased", "received_at", "event_id")),
-    "q2": ("guild_events", ("userid", "guild_name", "event_ts", "event_id")),
-    "q3": ("character_stats", ("userid", "level")),
-    "q4": ("character_events", ("userid", "event_type", "event_id")),
-    "q5": ("character_stats", ("userid", "event_type", "event_id")),
-    "q6": ("character_events", ("userid", "event_type", "event_id")),
-    "q7": ("character_events", ("userid", "event_type")),
+# What each question / report reads, from chalicelib/athena_sql (merge-on-read): the table,
+# the columns of each scan of it (a self-join scans twice; Athena bills each scan), and the
+# extra columns read only on "live" days — partitions not compacted yet, where the SQL
+# dedupes on event_id. Compacted days are already deduplicated.
+Scans = tuple[tuple[str, ...], ...]
+QUESTIONS: dict[str, tuple[str, Scans, tuple[str, ...]]] = {
+    "q1": ("purchase_events", (("item_type", "amount_purchased"),), ("received_at", "event_id")),
+    "q2": (
+        "guild_events",
+        (("userid", "event_ts"), ("userid", "event_ts", "guild_name", "event_id")),
+        (),
+    ),
+    "q3": ("character_stats", (("userid", "level"),), ()),
+    "q4": ("character_events", (("userid", "event_type"),), ("event_id",)),
+    "q5": ("character_stats", (("userid", "event_type"),), ("event_id",)),
+    "q6": ("character_events", (("userid", "event_type"),), ("event_id",)),
+    "q7": ("character_events", (("userid", "event_type"),), ()),
 }
-REPORTS: dict[str, tuple[str, tuple[str, ...]]] = {
+REPORTS: dict[str, tuple[str, Scans, tuple[str, ...]]] = {
     "player_standings": (
         "character_stats",
-        ("userid", "level", "attack", "defense", "health", "event_ts", "event_id"),
+        (
+            ("userid", "event_ts"),
+            ("userid", "event_ts", "level", "attack", "defense", "health", "event_id"),
+        ),
+        (),
     ),
     "player_purchases": (
         "purchase_events",
-        ("userid", "item_type", "amount_purchased", "price", "received_at", "event_id"),
+        (("userid", "item_type", "amount_purchased", "price"),),
+        ("received_at", "event_id"),
     ),
-    "guild_membership": ("guild_events", ("userid", "guild_name", "event_ts", "event_id")),
+    "guild_membership": (
+        "guild_events",
+        (("userid", "event_ts"), ("userid", "event_ts", "guild_name", "event_id")),
+        (),
+    ),
 }
+
+
+def query_bytes(
+    table: str, scans: Scans, live_only: tuple[str, ...], rows: float, live_rows: float
+) -> float:
+    """Bytes one query reads: every scan's columns over ``rows``, plus live-only columns."""
+    col = COLUMN_BYTES[table]
+    per_row = sum(col.get(c, 0.0) for scan in scans for c in scan)
+    return rows * per_row + live_rows * sum(col.get(c, 0.0) for c in live_only)
+
 
 # --- inputs ----------------------------------------------------------------------------
 
@@ -609,9 +635,11 @@ def estimate(inp: Inputs, prices: dict[str, Price] | None = None) -> Estimate:
         (inp.query_runs_per_day, QUESTIONS, q_days),
         (inp.report_runs_per_day, REPORTS, r_days),
     ):
-        for table, cols in specs.values():
-            per_row = sum(COLUMN_BYTES[table].get(c, 0.0) for c in cols)
-            q_bytes = n * days * ROWS_PER_EVENT[table] * per_row
+        # Compaction leaves only today's partition live; without it every day is live.
+        live_days = min(days, 1.0) if inp.compaction_interval_h > 0 else days
+        for table, scans, live_only in specs.values():
+            rows = n * ROWS_PER_EVENT[table]
+            q_bytes = query_bytes(table, scans, live_only, rows * days, rows * live_days)
             scanned += runs * max(ATHENA_MIN_BYTES, q_bytes)
             gets += runs * files_scanned(table, days) * S3_GETS_PER_PARQUET_FILE
     tb = scanned / 1e12
