@@ -279,3 +279,14 @@ def test_load_measured_prefers_the_consumer_cpu_second_figure(tmp_path) -> None:
     path.write_text(json.dumps({"figures": figures}))
     # THEN the consumer's per-CPU-second figure is used (Lambda bills a dedicated vCPU)
     assert cost.load_measured(path)["consumer_events_per_s"][0] == 240_000.0
+
+
+def test_compacted_days_are_read_without_event_id() -> None:
+    # GIVEN q4's scans: userid + event_type always, event_id only on live days
+    table, scans, live_only = cost.QUESTIONS["q4"]
+    col = cost.COLUMN_BYTES[table]
+    # WHEN 30 days are read of which only today is live
+    got = cost.query_bytes(table, scans, live_only, rows=30_000, live_rows=1_000)
+    # THEN event_id bytes are paid on the live rows only
+    expected = 30_000 * (col["userid"] + col["event_type"]) + 1_000 * col["event_id"]
+    assert got == pytest.approx(expected)
