@@ -17,14 +17,29 @@ USERS ?= 100
 EVENTS ?= 1000
 SEED ?= 42
 TARGET ?= embedded
+API_PORT ?= 8000
+LOCALSTACK_PORT ?= 4566
+EVENTS_PER_DAY ?= 100M
 
-.PHONY: help install browser lint typecheck test test-unit test-functional test-e2e test-localstack \
-        demo demo-localstack schema bench bench-full localstack-install localstack-start \
-        localstack-stop package clean
+.PHONY: help install browser lint test test-unit test-functional test-e2e test-localstack \
+        demo demo-localstack api generate answers report compact schema package clean \
+        stack-up stack-down stack-status localstack-install localstack-start localstack-stop \
+        localstack-run deploy-localstack bench bench-full bench-consumer bench-queries \
+        bench-freshness bench-e2e cost
 
 help: ## List the targets
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
+##@ The two commands
+demo: $(STAMP) ## THE main job: local stack, generate, ingest, consume, answer, report
+	$(BIN)/gamepipe demo --target $(TARGET) --users $(USERS) --events $(EVENTS) --seed $(SEED)
+
+test: $(STAMP) browser ## THE test command: lint, unit, functional and end-to-end tests
+	$(MAKE) lint
+	$(BIN)/pytest -q tests/unit tests/functional
+	$(BIN)/pytest -q tests/e2e
+
+##@ Setup
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	test -x $(PY) || $(PYTHON311) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade "pip<26.3"  # chalice 1.34 requires pip<26.3
@@ -33,15 +48,19 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 
 install: $(STAMP) ## Create .venv and install everything (pinned)
 
+browser: ## Install Debian's chromium for the report browser test (when missing and root)
+	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
+	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
+	  echo "chromium not installed (needs root): sudo apt-get install chromium"
+
+localstack-install: ## Create localstack/.venv (Python 3.13, pinned localstack-core) + kinesis-mock
+	localstack/run.sh install
+
+##@ Checks
 lint: $(STAMP) ## ruff lint + format check, mypy on chalicelib
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy chalicelib app.py
-
-test: $(STAMP) browser ## THE test command: lint, unit, functional and end-to-end tests
-	$(MAKE) lint
-	$(BIN)/pytest -q tests/unit tests/functional
-	$(BIN)/pytest -q tests/e2e
 
 test-unit: $(STAMP) ## Unit tests only
 	$(BIN)/pytest -q tests/unit
@@ -52,73 +71,12 @@ test-functional: $(STAMP) ## Functional tests (moto, chalice test client)
 test-e2e: $(STAMP) ## End-to-end tests over real HTTP
 	$(BIN)/pytest -q tests/e2e
 
-demo: $(STAMP) ## THE main job: local stack, generate, ingest, consume, answer, report
-	$(BIN)/gamepipe demo --target $(TARGET) --users $(USERS) --events $(EVENTS) --seed $(SEED)
-
-browser: ## Install Debian's chromium for the report browser test (when missing and root)
-	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
-	  DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; } || \
-	  echo "chromium not installed (needs root): sudo apt-get install chromium"
-
-schema: $(STAMP) ## Regenerate chalicelib/contract/event_schema.json from the models
-	$(BIN)/gamepipe schema --write
-
-bench: $(STAMP) ## Quick benchmark suite (CI-sized), writes BENCHMARKS.md
-	$(PY) -m bench.run --quick
-
-bench-full: $(STAMP) ## Full benchmark suite, writes BENCHMARKS.md
-	$(PY) -m bench.run
-
-package: $(STAMP) ## chalice package (SAM template + zip) into build/package
-	$(BIN)/chalice package --stage dev build/package
-
-clean: ## Remove build outputs (keeps .venv)
-	rm -rf build out .pytest_cache .ruff_cache .mypy_cache
-
-.PHONY: report
-report: $(STAMP) ## Render + publish the 3 reports (DATE=YYYY-MM-DD, default today UTC) and write them to out/reports
-	$(BIN)/gamepipe report $(if $(DATE),--date $(DATE)) --out out/reports
-
-.PHONY: api generate
-API_PORT ?= 8000
-api: $(STAMP) ## Ingest API via chalice local on 127.0.0.1:API_PORT (8000); AWS calls go to AWS_ENDPOINT_URL
-	$(BIN)/chalice local --host 127.0.0.1 --port $(API_PORT) --stage local --no-autoreload
-
-generate: $(STAMP) ## Send generated events: make generate URL=http://127.0.0.1:8000 (or kinesis://<stream>)
-	$(BIN)/gamepipe generate --target $(or $(URL),http://127.0.0.1:$(API_PORT)) --users $(USERS) --events $(EVENTS) --seed $(SEED)
-
-.PHONY: cost
-EVENTS_PER_DAY ?= 100M
-cost: $(STAMP) ## AWS cost per million events: make cost EVENTS_PER_DAY=1B (docs/cost.md)
-	$(BIN)/gamepipe cost --events-per-day $(EVENTS_PER_DAY) --preset recommended
-	$(BIN)/gamepipe cost --events-per-day $(EVENTS_PER_DAY) --levers
-
-.PHONY: answers bench-queries
-answers: $(STAMP) ## Print the 7 answers from the lake (GAMEPIPE_QUERY_ENGINE=local|athena)
-	@for q in q1 q2 q3 q4 q5 q6 q7; do $(BIN)/gamepipe query $$q; echo; done
-
-bench-queries: $(STAMP) ## Query benchmark: 10M local + 1M over emulated S3 (QUICK=1: 1M + 100k)
-	$(PY) -m bench.queries $(if $(QUICK),--quick,)
-
-.PHONY: stack-up stack-down stack-status localstack-run deploy-localstack bench-freshness bench-e2e
-LOCALSTACK_PORT ?= 4566
-demo-localstack: $(STAMP) ## The demo on LocalStack host mode (first run installs localstack/.venv, ~45 s)
-	$(BIN)/gamepipe demo --target localstack --users $(USERS) --events $(EVENTS) --seed $(SEED)
-
 test-localstack: $(STAMP) ## LocalStack end-to-end tests only (pytest -m localstack)
 	$(BIN)/pytest -q -m localstack tests/e2e
 
-localstack-install: ## Create localstack/.venv (Python 3.13, pinned localstack-core) + kinesis-mock
-	localstack/run.sh install
-
-localstack-start: $(STAMP) ## Background stack on LocalStack (+ moto for Glue/Athena, API, consumer)
-	$(BIN)/gamepipe stack up --target localstack
-
-localstack-stop: $(STAMP) ## Stop the background stack (any target)
-	$(BIN)/gamepipe stack down
-
-localstack-run: ## LocalStack alone in the foreground on LOCALSTACK_PORT (Ctrl-C stops it)
-	localstack/run.sh start $(LOCALSTACK_PORT)
+##@ Running locally
+demo-localstack: $(STAMP) ## The demo on LocalStack host mode (first run installs localstack/.venv, ~45 s)
+	$(BIN)/gamepipe demo --target localstack --users $(USERS) --events $(EVENTS) --seed $(SEED)
 
 stack-up: $(STAMP) ## Background local stack: emulator + chalice local + consumer (TARGET=embedded)
 	$(BIN)/gamepipe stack up --target $(TARGET)
@@ -130,8 +88,52 @@ stack-down: $(STAMP) ## Stop the background local stack
 stack-status: $(STAMP) ## Processes, ports and endpoints of the background stack
 	$(BIN)/gamepipe stack status
 
+localstack-start: $(STAMP) ## Background stack on LocalStack (+ moto for Glue/Athena, API, consumer)
+	$(BIN)/gamepipe stack up --target localstack
+
+localstack-stop: $(STAMP) ## Stop the background stack (any target)
+	$(BIN)/gamepipe stack down
+
+localstack-run: ## LocalStack alone in the foreground on LOCALSTACK_PORT (Ctrl-C stops it)
+	localstack/run.sh start $(LOCALSTACK_PORT)
+
+api: $(STAMP) ## Ingest API via chalice local on 127.0.0.1:API_PORT (8000); AWS calls go to AWS_ENDPOINT_URL
+	$(BIN)/chalice local --host 127.0.0.1 --port $(API_PORT) --stage local --no-autoreload
+
+generate: $(STAMP) ## Send generated events: make generate URL=http://127.0.0.1:8000 (or kinesis://<stream>)
+	$(BIN)/gamepipe generate --target $(or $(URL),http://127.0.0.1:$(API_PORT)) --users $(USERS) --events $(EVENTS) --seed $(SEED)
+
+answers: $(STAMP) ## Print the 7 answers from the lake (GAMEPIPE_QUERY_ENGINE=local|athena)
+	@for q in q1 q2 q3 q4 q5 q6 q7; do $(BIN)/gamepipe query $$q; echo; done
+
+report: $(STAMP) ## Render + publish the 3 reports (DATE=YYYY-MM-DD, default today UTC) and write them to out/reports
+	$(BIN)/gamepipe report $(if $(DATE),--date $(DATE)) --out out/reports
+
+compact: $(STAMP) ## Merge each lake partition's batch files into one (default: days before today, UTC)
+	$(BIN)/gamepipe compact $(if $(TABLE),--table $(TABLE),) $(if $(DT),--dt $(DT),)
+
+schema: $(STAMP) ## Regenerate chalicelib/contract/event_schema.json from the models
+	$(BIN)/gamepipe schema --write
+
+##@ Deploying
+package: $(STAMP) ## chalice package (SAM template + zip) into build/package
+	$(BIN)/chalice package --stage dev build/package
+
 deploy-localstack: $(STAMP) localstack-install ## CloudFormation data plane on a throwaway LocalStack
 	SKIP_INIT=1 localstack/run.sh run $(LOCALSTACK_PORT) -- infrastructure/deploy.sh --resources-only --skip-type AWS::Glue::Database
+
+##@ Speed and cost
+bench: $(STAMP) ## Quick benchmark suite (CI-sized), writes BENCHMARKS.md
+	$(PY) -m bench.run --quick
+
+bench-full: $(STAMP) ## Full benchmark suite, writes BENCHMARKS.md
+	$(PY) -m bench.run
+
+bench-consumer: $(STAMP) ## Consumer core events/s vs DuckDB read_json->Parquet ceiling (QUICK=1: 100k events)
+	$(PY) -m bench.consumer $(if $(QUICK),--quick,)
+
+bench-queries: $(STAMP) ## Query benchmark: 10M local + 1M over emulated S3 (QUICK=1: 1M + 100k)
+	$(PY) -m bench.queries $(if $(QUICK),--quick,)
 
 bench-freshness: $(STAMP) ## Freshness p50/p95 (API 200 -> visible to a query) on both targets
 	$(PY) -m bench.freshness $(if $(QUICK),--quick,)
@@ -139,8 +141,9 @@ bench-freshness: $(STAMP) ## Freshness p50/p95 (API 200 -> visible to a query) o
 bench-e2e: $(STAMP) ## End-to-end events/s through the local pipeline on both targets
 	$(PY) -m bench.e2e $(if $(QUICK),--quick,)
 
-bench-consumer: $(STAMP) ## Consumer core events/s vs DuckDB read_json->Parquet ceiling (QUICK=1: 100k events)
-	$(PY) -m bench.consumer $(if $(QUICK),--quick,)
+cost: $(STAMP) ## AWS cost per million events: make cost EVENTS_PER_DAY=1B (docs/cost.md)
+	$(BIN)/gamepipe cost --events-per-day $(EVENTS_PER_DAY) --preset recommended
+	$(BIN)/gamepipe cost --events-per-day $(EVENTS_PER_DAY) --levers
 
-compact: $(STAMP) ## Merge each lake partition's batch files into one (default: days before today, UTC)
-	$(BIN)/gamepipe compact $(if $(TABLE),--table $(TABLE),) $(if $(DT),--dt $(DT),)
+clean: ## Remove build outputs (keeps .venv)
+	rm -rf build out .pytest_cache .ruff_cache .mypy_cache
