@@ -451,6 +451,7 @@ def cost_section(json_path: Path) -> str:
         return f"\n## Cost on AWS\n\nCost model unavailable: {exc}\n"
     measured = cost.load_measured(json_path)
     lines = [
+        "",
         "## Cost on AWS with this run's figures",
         "",
         "`gamepipe cost` (docs/cost.md) with the measured inputs below; list prices, us-east-1."
