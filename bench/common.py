@@ -37,7 +37,13 @@ class Figure:
         """One human line: name, median (min–max), unit, target."""
         lo, hi = min(self.values), max(self.values)
         tgt = f"  [target {self.target}]" if self.target else ""
-        return f"{self.name}: {self.median:,.3g} {self.unit} (min {lo:,.3g}, max {hi:,.3g}){tgt}"
+        med = _num(self.median)
+        return f"{self.name}: {med} {self.unit} (min {_num(lo)}, max {_num(hi)}){tgt}"
+
+
+def _num(value: float) -> str:
+    """Readable number: thousands separators for large values, 3 significant digits else."""
+    return f"{value:,.0f}" if abs(value) >= 1000 else f"{value:.3g}"
 
 
 @contextmanager
