@@ -12,20 +12,25 @@ from chalicelib import aws
 
 
 @pytest.fixture
-def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """moto in-process (``mock_aws``) with fake credentials and no emulator endpoints.
+def fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fake credentials and region, no profile and no emulator endpoints.
 
     Endpoint variables left by another test or the shell would send boto3 past moto's
-    interception, and cached clients would keep an old endpoint: both are reset here.
+    in-process interception.
     """
-    from chalicelib.consumer import reset as reset_consumer
-
     for name in list(os.environ):
-        if name.startswith("AWS_ENDPOINT_URL"):
+        if name.startswith("AWS_ENDPOINT_URL") or name == "AWS_PROFILE":
             monkeypatch.delenv(name)
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
+
+
+@pytest.fixture
+def moto_aws(fake_aws_env: None) -> Iterator[None]:
+    """moto in-process (``mock_aws``) with fresh cached clients (no stale endpoints)."""
+    from chalicelib.consumer import reset as reset_consumer
+
     with mock_aws():
         aws.reset()
         reset_consumer()

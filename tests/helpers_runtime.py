@@ -1,28 +1,9 @@
-"""Test helpers of the local runtime: fake AWS env, a stream with records, a recording handler."""
+"""Test helpers of the local runtime: a stream with records, a recording handler."""
 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from typing import Any
-
-import pytest
-
-FAKE_ENV = {
-    "AWS_DEFAULT_REGION": "us-east-1",
-    "AWS_ACCESS_KEY_ID": "test",
-    "AWS_SECRET_ACCESS_KEY": "test",
-}
-
-
-@pytest.fixture
-def aws_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fake credentials and region, no endpoint override (for moto's in-process mock_aws)."""
-    for k, v in FAKE_ENV.items():
-        monkeypatch.setenv(k, v)
-    for k in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_GLUE", "AWS_ENDPOINT_URL_ATHENA"):
-        monkeypatch.delenv(k, raising=False)
-    yield
 
 
 def put_events(kinesis: Any, stream: str, n: int, *, prefix: str = "e") -> list[str]:
@@ -70,6 +51,33 @@ def gamepipe_cmd(*args: str) -> list[str]:
     import sys
 
     return [sys.executable, "-m", "gamepipe.cli", *args]
+
+
+def run_demo(
+    tmp_path: Any, env: dict[str, str], *, target: str, seed: int, timeout: float
+) -> tuple[Any, dict[str, Any], Any]:
+    """Run ``gamepipe demo`` on the seed's workload (100 players, 1,000 events, 3% invalid).
+
+    Returns the finished process, the run's ``demo.json`` ({} when missing) and the
+    truth file; the answers JSON is ``tmp_path / "answers.json"``.
+    """
+    import subprocess
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    truth, run_dir = tmp_path / "truth.ndjson", tmp_path / "run"
+    argv = gamepipe_cmd(
+        "demo",
+        *("--target", target, "--users", "100", "--events", "1000", "--seed", str(seed)),
+        *("--bad-fraction", "0.03", "--answers-json", str(tmp_path / "answers.json")),
+        *("--truth", str(truth), "--run-dir", str(run_dir)),
+    )
+    proc = subprocess.run(
+        argv, cwd=root, env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+    demo_json = run_dir / "demo.json"
+    demo = json.loads(demo_json.read_text()) if demo_json.exists() else {}
+    return proc, demo, truth
 
 
 def oracle_answers(truth_path: Any) -> dict[str, Any]:

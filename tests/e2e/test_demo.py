@@ -14,48 +14,23 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from tests.helpers_runtime import assert_all_stopped, gamepipe_cmd, oracle_answers
+from tests.helpers_runtime import assert_all_stopped, gamepipe_cmd, oracle_answers, run_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_demo_embedded_answers_equal_oracle(tmp_path: Path, e2e_env: dict[str, str]) -> None:
     # GIVEN the seed's workload (100 players, 1,000 events) with some invalid events
-    answers, truth, run_dir = tmp_path / "answers.json", tmp_path / "truth.ndjson", tmp_path / "run"
     # WHEN the demo runs on the embedded target (moto server + chalice local + poller)
-    proc = subprocess.run(
-        gamepipe_cmd(
-            "demo",
-            "--users",
-            "100",
-            "--events",
-            "1000",
-            "--seed",
-            "7",
-            "--bad-fraction",
-            "0.03",
-            "--answers-json",
-            str(answers),
-            "--truth",
-            str(truth),
-            "--run-dir",
-            str(run_dir),
-        ),
-        cwd=ROOT,
-        env=e2e_env,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
+    proc, demo, truth = run_demo(tmp_path, e2e_env, target="embedded", seed=7, timeout=300)
     # THEN it exits 0, prints the answers and where things are
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Q7. How many players were attacked" in proc.stdout
     assert "s3://gamepipe-data/tables/" in proc.stdout
     assert "Answers equal the oracle's (plain Python over the truth file): yes" in proc.stdout
     # AND its answers equal the oracle's over the truth file
-    assert json.loads(answers.read_text()) == oracle_answers(truth)
+    assert json.loads((tmp_path / "answers.json").read_text()) == oracle_answers(truth)
     # AND every event is counted: sent = accepted + rejected, accepted = rows + dead + dropped
-    demo = json.loads((run_dir / "demo.json").read_text())
     counts = demo["counts"]
     assert counts["rejected"] > 0 and counts["rows"] > 0
     assert counts["sent"] == counts["accepted"] + counts["rejected"]

@@ -12,9 +12,7 @@ from datetime import UTC, date, datetime
 
 import boto3
 import pytest
-from moto import mock_aws
 
-from chalicelib import aws
 from chalicelib.reports import build_report, day_prefix, publish_report
 from chalicelib.settings import Settings
 from tests.helpers_reports import empty_tables, load_event, sample_tables
@@ -30,21 +28,7 @@ EXPECTED_NAMES = [
 
 
 @pytest.fixture
-def aws_env(monkeypatch):
-    """Fake credentials and no emulator endpoint, so boto3 talks to mock_aws."""
-    for name in ("AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_S3", "AWS_PROFILE"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
-    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
-    aws.reset()
-    with mock_aws():
-        yield
-    aws.reset()
-
-
-@pytest.fixture
-def s3(aws_env):
+def s3(moto_aws):
     return boto3.client("s3", region_name="us-east-1")
 
 
@@ -87,7 +71,7 @@ def test_rerun_same_day_overwrites_never_duplicates(s3):
 
 
 @pytest.fixture
-def chalice_client(aws_env, monkeypatch):
+def chalice_client(moto_aws, monkeypatch):
     """The app's test client with the report queries injected (moto runs no SQL)."""
     monkeypatch.setenv("GAMEPIPE_REPORTS_BUCKET", "gamepipe-reports")
     from chalice.test import Client

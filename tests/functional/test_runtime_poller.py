@@ -13,14 +13,13 @@ from moto import mock_aws
 
 from gamepipe.runtime.checkpoints import CheckpointStore
 from gamepipe.runtime.kinesis_poller import KinesisPoller, s3_dead_letter
-from tests.helpers_runtime import RecordingHandler, aws_env, put_events
+from tests.helpers_runtime import RecordingHandler, put_events
 
-__all__ = ["aws_env"]
 STREAM = "test-events"
 
 
 @pytest.fixture
-def kinesis(aws_env: None) -> Any:
+def kinesis(fake_aws_env: None) -> Any:
     with mock_aws():
         client = boto3.client("kinesis", region_name="us-east-1")
         client.create_stream(StreamName=STREAM, ShardCount=3)
@@ -228,7 +227,9 @@ def test_expired_iterator_reopens_without_loss_or_repeat(kinesis: Any, tmp_path:
     assert sorted(handler.seen) == sorted(ids)
 
 
-def test_batching_window_holds_a_partial_batch_until_full(aws_env: None, tmp_path: Path) -> None:
+def test_batching_window_holds_a_partial_batch_until_full(
+    fake_aws_env: None, tmp_path: Path
+) -> None:
     with mock_aws():
         # GIVEN a one-shard stream, batch size 5 and a long batching window
         client = boto3.client("kinesis", region_name="us-east-1")

@@ -14,12 +14,9 @@ from chalicelib.tables import TABLES
 from gamepipe.stack.procs import alive
 from gamepipe.stack.resources import create_resources
 from gamepipe.stack.targets import make_target
-from tests.helpers_runtime import aws_env
-
-__all__ = ["aws_env"]
 
 
-def test_create_resources_is_idempotent(aws_env: None) -> None:
+def test_create_resources_is_idempotent(fake_aws_env: None) -> None:
     with mock_aws():
         clients: dict[str, Any] = {
             s: boto3.client(s, region_name="us-east-1") for s in ("kinesis", "s3", "glue")
@@ -41,7 +38,7 @@ def test_create_resources_is_idempotent(aws_env: None) -> None:
         assert tables == set(TABLES) == set(out["glue_tables"])
 
 
-def test_embedded_target_serves_and_stops(tmp_path: Path, aws_env: None) -> None:
+def test_embedded_target_serves_and_stops(tmp_path: Path, fake_aws_env: None) -> None:
     # GIVEN the embedded target WHEN started
     target = make_target("embedded", tmp_path)
     env = target.start()
