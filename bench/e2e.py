@@ -3,7 +3,8 @@
 ``gamepipe demo`` in a child process (generator over HTTP -> ``chalice local`` -> Kinesis ->
 local trigger -> consumer -> Parquet on S3 + Glue), reports off. Throughput = events the API
 accepted / (generate-while-consuming time + final drain time). Also the demo's wall time.
-``--quick``: 1,000 events; full: 20,000. Measured under load on a shared 2-core machine.
+``--quick``: 1,000 events; full: 1,000,000 on the embedded target and 20,000 on LocalStack
+(its Kinesis takes ~1k records/s, FINDINGS.md). Measured under load on a shared 2-core machine.
 """
 
 from __future__ import annotations
@@ -59,9 +60,9 @@ def one(target: str, events: int) -> tuple[float, float, dict[str, object]]:
 
 def run(quick: bool) -> list[Figure]:
     """events/s and demo wall time per target."""
-    events = 1_000 if quick else 20_000
+    sizes = {"embedded": 1_000 if quick else 1_000_000, "localstack": 1_000 if quick else 20_000}
     figures = []
-    for target in ("embedded", "localstack"):
+    for target, events in sizes.items():
         try:
             eps, wall, demo = one(target, events)
         except Exception as exc:  # one target failing must not hide the other's figure
@@ -87,6 +88,16 @@ def run(quick: bool) -> list[Figure]:
                 [wall],
                 note="incl. start/stop of the stack and the 7 questions",
             ),
+        ]
+        figures += [
+            Figure(
+                "e2e",
+                f"peak RSS {process}, {target} ({events} events)",
+                "MB",
+                [mb],
+                note="VmHWM of the main process (ru_maxrss for the generator and the demo)",
+            )
+            for process, mb in sorted(dict(demo.get("peak_rss_mb", {})).items())
         ]
     return figures
 

@@ -75,6 +75,7 @@ class DemoResult:
     timings: dict[str, float] = field(default_factory=dict)
     consumer: dict[str, int] = field(default_factory=dict)
     counts: dict[str, Any] = field(default_factory=dict)
+    peak_rss_mb: dict[str, float] = field(default_factory=dict)
     reports: dict[str, Any] | None = None
     oracle_match: bool | None = None
 
@@ -192,13 +193,16 @@ def run_demo(opts: DemoOptions) -> DemoResult:
             try:
                 gen_log = run_dir / "logs" / "generator.log"
                 with open(gen_log, "wb") as log:
-                    rc = subprocess.run(
+                    gen = subprocess.Popen(
                         generator_argv(url, opts, truth, run_dir / "generator-summary.json"),
                         env={**os.environ},
                         stdout=log,
                         stderr=subprocess.STDOUT,
-                        check=False,
-                    ).returncode
+                    )
+                    # wait4 reports the child's own peak RSS (subprocess.run discards it)
+                    _, status, usage = os.wait4(gen.pid, 0)
+                    gen.returncode = rc = os.waitstatus_to_exitcode(status)
+                    result.peak_rss_mb["generator"] = usage.ru_maxrss / 1024
                 if rc != 0:
                     tail = gen_log.read_text(errors="replace")[-2000:]
                     raise click.ClickException(f"generator failed (exit {rc}):\n{tail}")
@@ -235,6 +239,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
         summary_path = run_dir / "generator-summary.json"
         generator = json.loads(summary_path.read_text()) if summary_path.exists() else {}
         result.counts = accounting(generator, run_dir / "logs" / "consume_events.log")
+        result.peak_rss_mb.update(peak_rss(target.pids))
         (run_dir / "demo.json").write_text(
             json.dumps(
                 {
@@ -245,6 +250,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
                     "generator": generator,
                     "oracle_match": result.oracle_match,
                     "counts": result.counts,
+                    "peak_rss_mb": result.peak_rss_mb,
                 },
                 indent=2,
             )
@@ -314,6 +320,21 @@ def _write_reports(settings: Any, run_dir: Path) -> dict[str, Any] | None:
     files, published = generate_report(settings, datetime.now(UTC).date())
     local = write_local(files, run_dir / "reports")
     return {**published.to_dict(), "local_index": str(local)}
+
+
+def peak_rss(pids: dict[str, int]) -> dict[str, float]:
+    """Peak RSS in MB of the demo process (it hosts the consumer Lambda and runs the queries)
+    and of each process the target started, read while they still run."""
+    import resource
+
+    from gamepipe.stack.procs import peak_rss_mb
+
+    out = {"demo (consumer + queries)": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    for name, pid in pids.items():
+        peak = peak_rss_mb(pid)
+        if peak is not None:
+            out[name] = peak
+    return out
 
 
 def accounting(generator: dict[str, Any], consumer_log: Path) -> dict[str, Any]:

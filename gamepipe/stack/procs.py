@@ -70,6 +70,18 @@ def alive(pid: int) -> bool:
         return True
 
 
+def peak_rss_mb(pid: int) -> float | None:
+    """Peak resident memory (VmHWM) of a live process in MB; None if it can't be read."""
+    try:
+        with open(f"/proc/{pid}/status") as status:
+            for line in status:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        return None
+    return None
+
+
 def stop_pid(pid: int, *, timeout: float = 10.0) -> None:
     """SIGTERM the process group led by ``pid``, SIGKILL it after ``timeout``."""
     for sig in (signal.SIGTERM, signal.SIGKILL):
