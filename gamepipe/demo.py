@@ -199,8 +199,14 @@ def run_demo(opts: DemoOptions) -> DemoResult:
                         stdout=log,
                         stderr=subprocess.STDOUT,
                     )
-                    # wait4 reports the child's own peak RSS (subprocess.run discards it)
-                    _, status, usage = os.wait4(gen.pid, 0)
+                    # wait4 reports the child's own peak RSS (subprocess.run discards it);
+                    # like subprocess.run, never leave the generator behind on an error/signal
+                    try:
+                        _, status, usage = os.wait4(gen.pid, 0)
+                    except BaseException:
+                        gen.kill()
+                        gen.wait()
+                        raise
                     gen.returncode = rc = os.waitstatus_to_exitcode(status)
                     result.peak_rss_mb["generator"] = usage.ru_maxrss / 1024
                 if rc != 0:
