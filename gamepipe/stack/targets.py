@@ -32,12 +32,12 @@ def local_env(endpoint: str, overrides: dict[str, str] | None = None) -> dict[st
 
 
 def start_moto(state_dir: Path, *, timeout: float = 30) -> tuple[subprocess.Popen[bytes], int]:
-    """Start ``python -m moto.server`` on a free port (a child, not a thread: no GIL sharing)."""
+    """Start moto (``gamepipe.stack.moto_server``) on a free port (a child: no GIL sharing)."""
     port = procs.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     env.update(FAKE_CREDENTIALS)
     proc = procs.spawn(
-        [sys.executable, "-m", "moto.server", "-H", "127.0.0.1", "-p", str(port)],
+        [sys.executable, "-m", "gamepipe.stack.moto_server", "-H", "127.0.0.1", "-p", str(port)],
         env=env,
         log_path=state_dir / "logs" / "moto.log",
     )
