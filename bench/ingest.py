@@ -19,7 +19,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -39,6 +38,7 @@ from chalicelib import ingest
 from chalicelib.contract import validate_event
 from chalicelib.settings import Settings
 from gamepipe.generator import generate_events
+from gamepipe.stack.procs import free_port
 
 BENCH = "ingest"
 EVENTS_PER_REQUEST = 500
@@ -125,12 +125,6 @@ def _one_core() -> Iterator[str]:
         os.sched_setaffinity(0, before)
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 def _wait(url: str, timeout: float = 30.0) -> None:
     deadline = time.monotonic() + timeout
     while True:
@@ -166,7 +160,7 @@ def local_api() -> Iterator[str]:
     import boto3
 
     bindir = Path(sys.executable).parent
-    moto_port, api_port = _free_port(), _free_port()
+    moto_port, api_port = free_port(), free_port()
     endpoint, url = f"http://127.0.0.1:{moto_port}", f"http://127.0.0.1:{api_port}"
     creds = {
         "AWS_ACCESS_KEY_ID": "t",

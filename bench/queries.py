@@ -20,15 +20,11 @@ and alternative dedupe forms, so the cost of counting each event_id once is visi
 from __future__ import annotations
 
 import binascii
-import contextlib
 import dataclasses
-import logging
-import os
 import shutil
-import socket
 import sys
 import tempfile
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -43,6 +39,7 @@ from chalicelib.query import run_query
 from chalicelib.query.local_engine import LocalEngine
 from chalicelib.settings import Settings
 from chalicelib.tables import TABLES
+from gamepipe.stack.moto_server import in_process as moto_server_in_process
 
 BENCH = "queries"
 QUESTIONS = tuple(f"q{i}" for i in range(1, 8))
@@ -318,42 +315,6 @@ def dedupe_figures(engine: LocalEngine, settings: Settings, size: str) -> list[F
 # --- emulated S3 -----------------------------------------------------------------------
 
 
-@contextlib.contextmanager
-def moto_server() -> Iterator[str]:
-    """A moto server on a free port; the process environment points boto3 at it meanwhile."""
-    from moto.server import ThreadedMotoServer
-
-    from chalicelib import aws
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    env = {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "bench",
-        "AWS_SECRET_ACCESS_KEY": "bench",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    aws.reset()
-    try:
-        yield endpoint
-    finally:
-        server.stop()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
-        aws.reset()
-
-
 def s3_figures(n: int, users: int, root: Path) -> list[Figure]:
     """q1..q7 over the compacted lake uploaded to a moto server (DuckDB over HTTP)."""
     from chalicelib import aws
@@ -363,7 +324,7 @@ def s3_figures(n: int, users: int, root: Path) -> list[Figure]:
     lake = root / "s3_upload"
     files = write_lake(tables, lake, 1, compact=True)
     size = f"{n // 1_000_000}M" if n >= 1_000_000 else f"{n // 1000}k"
-    with moto_server():
+    with moto_server_in_process():
         settings = dataclasses.replace(Settings(), data_bucket="bench-lake", glue_database="bench")
         s3, glue = aws.client("s3"), aws.client("glue")
         s3.create_bucket(Bucket=settings.data_bucket)

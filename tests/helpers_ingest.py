@@ -67,12 +67,10 @@ class FakeKinesis:
 
 
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    import socket
+    """A TCP port nobody listens on right now (the stack's own helper)."""
+    from gamepipe.stack.procs import free_port as stack_free_port
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+    return stack_free_port()
 
 
 def wait_http(url: str, timeout: float = 30.0) -> None:

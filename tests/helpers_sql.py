@@ -9,9 +9,7 @@ import base64
 import contextlib
 import io
 import json
-import logging
 import random
-import socket
 import uuid
 from collections import defaultdict
 from collections.abc import Iterable, Iterator
@@ -21,7 +19,6 @@ from typing import Any
 
 import pyarrow as pa
 import pyarrow.parquet as pq
-import pytest
 
 from chalicelib.contract import ValidationFailure, validate_event
 from chalicelib.tables import TABLES
@@ -256,48 +253,11 @@ def register_partition(
         )
 
 
-def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
-@contextlib.contextmanager
-def moto_server_env() -> Iterator[str]:
+def moto_server_env() -> contextlib.AbstractContextManager[str]:
     """A moto server on a free port with the environment pointing boto3 (and DuckDB) at it."""
-    from moto.server import ThreadedMotoServer
+    from gamepipe.stack.moto_server import in_process
 
-    from chalicelib import aws
-
-    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
-
-    port = free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
-    server.start()
-    endpoint = f"http://127.0.0.1:{port}"
-    env = {
-        "AWS_ENDPOINT_URL": endpoint,
-        "AWS_ACCESS_KEY_ID": "testing",
-        "AWS_SECRET_ACCESS_KEY": "testing",
-        "AWS_DEFAULT_REGION": "us-east-1",
-    }
-    with pytest.MonkeyPatch.context() as mp:
-        for name in (
-            "AWS_SESSION_TOKEN",
-            "AWS_PROFILE",
-            "AWS_ENDPOINT_URL_S3",
-            "AWS_ENDPOINT_URL_GLUE",
-        ):
-            mp.delenv(name, raising=False)
-        for name, value in env.items():
-            mp.setenv(name, value)
-        aws.reset()
-        try:
-            yield endpoint
-        finally:
-            server.stop()
-            aws.reset()
+    return in_process()
 
 
 def kinesis_batches(

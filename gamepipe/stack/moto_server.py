@@ -13,8 +13,12 @@ in O(1); nothing else of moto changes. Run as ``python -m gamepipe.stack.moto_se
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
 import sys
 import threading
+from collections.abc import Iterator
 from typing import Any
 
 from moto.kinesis import models
@@ -48,3 +52,45 @@ def main(argv: list[str] | None = None) -> None:
 
 if __name__ == "__main__":
     main()
+
+
+@contextlib.contextmanager
+def in_process() -> Iterator[str]:
+    """A threaded moto server in this process on a free port; yields its URL.
+
+    Meanwhile the environment points boto3 (and DuckDB's S3 reader) at it with fake
+    credentials, and per-service endpoints, profile and session token are hidden; all
+    restored on exit. For tests and benchmarks that need real HTTP (DuckDB's S3 reads).
+    """
+    from moto.server import ThreadedMotoServer
+
+    from chalicelib import aws
+    from gamepipe.stack.procs import free_port
+
+    logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
+    port = free_port()
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    server.start()
+    endpoint = f"http://127.0.0.1:{port}"
+    env = {
+        "AWS_ENDPOINT_URL": endpoint,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+    }
+    hidden = ("AWS_SESSION_TOKEN", "AWS_PROFILE", "AWS_ENDPOINT_URL_S3", "AWS_ENDPOINT_URL_GLUE")
+    saved = {k: os.environ.get(k) for k in (*env, *hidden)}
+    for name in hidden:
+        os.environ.pop(name, None)
+    os.environ.update(env)
+    aws.reset()
+    try:
+        yield endpoint
+    finally:
+        server.stop()
+        for name, value in saved.items():
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        aws.reset()
