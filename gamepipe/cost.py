@@ -137,9 +137,9 @@ LAKE_PAYLOAD_RATIO = 0.258
 Scans = tuple[tuple[str, ...], ...]
 QUESTIONS: dict[str, tuple[str, Scans, tuple[str, ...]]] = {
     "q1": ("purchase_events", (("item_type", "amount_purchased"),), ("received_at", "event_id")),
-    "q2": (
+    "q2": (  # latest guild: one aggregate, then only tied players looked up again
         "guild_events",
-        (("userid", "event_ts"), ("userid", "event_ts", "guild_name", "event_id")),
+        (("userid", "event_ts", "guild_name"), ("userid", "event_ts", "guild_name", "event_id")),
         (),
     ),
     "q3": ("character_stats", (("userid", "level"),), ()),
@@ -164,7 +164,7 @@ REPORTS: dict[str, tuple[str, Scans, tuple[str, ...]]] = {
     ),
     "guild_membership": (
         "guild_events",
-        (("userid", "event_ts"), ("userid", "event_ts", "guild_name", "event_id")),
+        (("userid", "event_ts", "guild_name"), ("userid", "event_ts", "guild_name", "event_id")),
         (),
     ),
 }

@@ -4,6 +4,7 @@ resends and bad events (local engine over an on-disk lake, no network)."""
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -35,3 +36,62 @@ def test_ties_resends_and_bad_events_match_the_oracle(tmp_path: Path, seed: int)
     assert answers == compute_answers(events)
     assert reports == compute_reports(events)
     assert len(answers["q5"]) >= 1 and answers["q7"] > 0
+
+
+def _join(user: str, ts: str, guild: str, event_id: str) -> dict[str, Any]:
+    """A valid join_guild event at 2026-11-27T<ts>Z with the given event_id."""
+    return {
+        "event_type": "join_guild",
+        "userid": user,
+        "event_ts": f"2026-11-27T{ts}Z",
+        "event_id": event_id,
+        "guild_name": guild,
+        "description": "joined",
+    }
+
+
+def _id(tail: str) -> str:
+    return f"00000000-0000-4000-8000-{tail:0>12}"
+
+
+# Latest joins that share an event_ts: the larger event_id wins, whichever file or row
+# order the engine sees them in. Expected guild per player in the comments.
+TIED_JOINS = [
+    _join("u1", "10:00:00", "A", _id("01")),
+    _join("u1", "10:00:00", "B", _id("02")),  # u1 -> B (larger id written last)
+    _join("u2", "10:00:00", "B", _id("04")),
+    _join("u2", "10:00:00", "A", _id("03")),  # u2 -> B (larger id written first)
+    _join("u3", "11:00:00", "C", _id("05")),
+    _join("u3", "11:00:00", "A", _id("07")),
+    _join("u3", "11:00:00", "B", _id("06")),  # u3 -> A (three-way tie)
+    _join("u4", "09:00:00", "A", _id("09")),
+    _join("u4", "09:00:00", "B", _id("08")),
+    _join("u4", "12:00:00", "C", _id("0a")),  # u4 -> C (the tie is not the latest)
+    _join("u5", "08:00:00", "C", _id("0b")),  # u5 -> C (one join)
+    _join("u6", "10:00:00", "C", _id("0d")),
+    _join("u6", "10:00:00", "A", _id("0c")),
+    _join("u6", "10:00:00", "C", _id("0d")),  # u6 -> C (the winner resent)
+    _join("u7", "10:00:00", "C", _id("0e")),
+    _join("u7", "10:00:00", "C", _id("0e")),  # u7 -> C (a resend is no real tie)
+    _join("u8", "10:00:00", "B", _id("0000000000AF")),
+    _join("u8", "10:00:00", "A", _id("0000000000af")),  # u8 -> A ('a' > 'A' byte-wise)
+]
+
+
+@pytest.mark.parametrize("batch_size", [1, 4, 100])
+def test_same_second_guild_joins_go_to_the_larger_event_id(tmp_path: Path, batch_size: int) -> None:
+    # GIVEN players whose latest joins share an event_ts, spread over 1, 4 or 18 files
+    helpers_sql.write_lake_dir(tmp_path, helpers_sql.table_rows(TIED_JOINS, batch_size=batch_size))
+    engine = LocalEngine(SETTINGS, lake_root=tmp_path)
+
+    # WHEN q2 and the guild membership report run
+    answers = collect_answers(SETTINGS, engine)
+    reports = collect_reports(SETTINGS, engine)
+    engine.close()
+
+    # THEN each player counts once, in the guild of the larger event_id, as in the oracle
+    # (u1 B, u2 B, u3 A, u4 C, u5 C, u6 C, u7 C, u8 A)
+    assert answers["q2"] == {"C": 4, "A": 2, "B": 2}
+    assert list(answers["q2"]) == ["C", "A", "B"]
+    assert answers["q2"] == compute_answers(TIED_JOINS)["q2"]
+    assert reports["guild_membership"] == compute_reports(TIED_JOINS)["guild_membership"]

@@ -148,6 +148,32 @@ def test_window_functions(engine: LocalEngine) -> None:
     assert {r["rk"] for r in rows if r["level"] == top} == {1}
 
 
+def test_top_n_aggregate_and_array_access(engine: LocalEngine) -> None:
+    # GIVEN max(x, n) (Trino: the n largest values, duplicates kept, as an array) and
+    # element_at / cardinality over it, as questions/q2 uses them
+    rows = run_query(
+        "SELECT userid, max(level, 2) AS top2, cardinality(max(level, 2)) AS n,"
+        " element_at(max(level, 2), 2) AS second, element_at(max(level, 2), 3) AS third"
+        " FROM character_stats GROUP BY userid",
+        settings=SETTINGS,
+        engine=engine,
+    ).to_pylist()
+    levels = run_query(
+        "SELECT userid, level FROM character_stats", settings=SETTINGS, engine=engine
+    ).to_pylist()
+    by_user: dict[str, list[int]] = {}
+    for r in levels:
+        by_user.setdefault(r["userid"], []).append(r["level"])
+    # THEN each is Python's answer: out-of-range element_at is NULL, not an error
+    assert len(rows) == len(by_user)
+    for r in rows:
+        top = sorted(by_user[r["userid"]], reverse=True)[:2]
+        assert sorted(r["top2"], reverse=True) == top and r["n"] == len(top)
+        assert r["second"] == (r["top2"][1] if r["n"] == 2 else None)  # 1-based
+        assert r["third"] is None
+    assert any(r["n"] == 2 and r["top2"][0] == r["top2"][1] for r in rows)  # a duplicate kept
+
+
 def test_fully_qualified_names(engine: LocalEngine) -> None:
     # GIVEN the same count through "awsdatacatalog"."db"."t", "db"."t" and "t"
     sqls = [
