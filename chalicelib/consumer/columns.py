@@ -1,8 +1,10 @@
 """Arrow columns of the five lake tables, built column by column from typed events.
 
 ``pa.Table.from_pylist`` is the known bottleneck (~235k rows/s); here each column is one
-list comprehension over the events and one ``pa.array`` call, and the columns every
-event has are built once and shared by all tables through ``take``.
+list comprehension over the events and one ``pa.array`` call. The rows of a chunk are
+first put in *routing-group* order (see ``GROUPS``) so that every table's rows are one
+contiguous run: columns shared by all tables are built once, for all events, and each
+table gets zero-copy slices of them instead of a ``take`` per column.
 """
 
 from __future__ import annotations
@@ -38,11 +40,52 @@ _TAGS = pa.array(list(EVENT_CLASSES), pa.string())
 # Columns every event has: built once per batch, shared by every table.
 _SHARED = ("event_id", "event_type", "userid", "event_ts", "received_at", "host",
            "user_agent", "app_version", "description", "payload")  # fmt: skip
+_SEED_TABLES = tuple(t for t in TABLES.values() if t.name != EVENTS.name)
 
 
 def arrow_schema(table: Table) -> pa.Schema:
     """The Arrow schema of a lake table's Parquet files (storage columns, no ``dt``)."""
     return pa.schema([pa.field(c.name, ARROW_TYPES[c.type]) for c in table.columns])
+
+
+# Routing groups: an event class, split by "carries stats" where routing depends on it
+# (enemy_attack). Every event of a group lands in the same seed tables. Ordered by the
+# first and last seed table they land in, each table's groups are consecutive (checked
+# below), so a chunk sorted by group gives each table one run of rows.
+def _routing_groups() -> tuple[tuple[tuple[type[EventBase], bool | None], ...], dict[str, range]]:
+    groups: list[tuple[type[EventBase], bool | None]] = []
+    for cls in _CLASSES:
+        split = any(only_with_stats(t.name, cls) for t in _SEED_TABLES)
+        groups.extend([(cls, False), (cls, True)] if split else [(cls, None)])
+
+    def lands_in(group: tuple[type[EventBase], bool | None], table: Table) -> bool:
+        cls, stats = group
+        return cls in classes_for_table(table.name) and (
+            stats is True or not only_with_stats(table.name, cls)
+        )
+
+    def span(group: tuple[type[EventBase], bool | None]) -> tuple[int, int]:
+        hits = [i for i, t in enumerate(_SEED_TABLES) if lands_in(group, t)]
+        return (min(hits), max(hits)) if hits else (len(_SEED_TABLES), len(_SEED_TABLES))
+
+    groups.sort(key=span)  # stable: class order within equal spans
+    runs: dict[str, range] = {}
+    for table in _SEED_TABLES:
+        members = [g for g, group in enumerate(groups) if lands_in(group, table)]
+        if members != list(range(members[0], members[-1] + 1)):
+            raise RuntimeError(f"routing of {table.name} is not a consecutive run of groups")
+        runs[table.name] = range(members[0], members[-1] + 1)
+    return tuple(groups), runs
+
+
+GROUPS, TABLE_GROUPS = _routing_groups()
+# Class code -> group of its events (the "without stats" group for split classes), and
+# the classes whose events move to another group when they carry stats.
+_GROUP_OF_CODE = np.array(
+    [GROUPS.index((cls, None if (cls, None) in GROUPS else False)) for cls in _CLASSES],
+    dtype=np.int8,
+)
+_STATS_GROUP = {_CODE[cls]: GROUPS.index((cls, True)) for cls, s in GROUPS if s is True}
 
 
 @dataclass(frozen=True, slots=True)
@@ -65,44 +108,70 @@ def timestamps(values: Sequence[datetime | None]) -> pa.Array:
 
 
 def build_tables(batch: DecodedBatch) -> dict[str, TableRows]:
-    """Arrow rows of every table that gets at least one row from the batch."""
+    """Arrow rows of every table that gets at least one row from the batch.
+
+    The ``events`` table holds the chunk's events grouped by routing group (arrival
+    order within a group); row order inside a Parquet file carries no meaning.
+    """
     events = batch.events
     if not events:
         return {}
-    codes = np.array([_CODE[type(e)] for e in events], dtype=np.int8)
-    record = batch.record_index
-    shared = _shared_columns(batch, codes, record)
+    codes = np.fromiter(map(_CODE.__getitem__, map(type, events)), np.int8, len(events))
+    groups = _GROUP_OF_CODE[codes]
+    for code, group in _STATS_GROUP.items():
+        pos = np.flatnonzero(codes == code)
+        if len(pos):
+            stats = [events[i].has_stats for i in pos.tolist()]  # type: ignore[attr-defined]
+            groups[pos[np.array(stats, dtype=bool)]] = group
+    order = np.argsort(groups, kind="stable")
+    ordered = list(map(events.__getitem__, order.tolist()))
+    bounds = np.searchsorted(groups[order], np.arange(len(GROUPS) + 1))
+    record = batch.record_index[order]
+    shared = _shared_columns(batch, ordered, codes[order], order, record)
     dt = shared["event_ts"].cast(pa.date32())
-    out: dict[str, TableRows] = {}
-    out[EVENTS.name] = TableRows(
-        pa.Table.from_arrays([shared[c] for c in EVENTS.column_names], schema=arrow_schema(EVENTS)),
-        dt,
-        record,
-    )
-    buckets: dict[type[EventBase], tuple[np.ndarray, list[EventBase]]] = {}
-    for name, table in TABLES.items():
-        if name == EVENTS.name:
+    everything = [shared[c] for c in EVENTS.column_names]
+    out = {
+        EVENTS.name: TableRows(
+            pa.Table.from_arrays(everything, schema=arrow_schema(EVENTS)), dt, record
+        )
+    }
+    for table in _SEED_TABLES:
+        run = TABLE_GROUPS[table.name]
+        start, stop = int(bounds[run.start]), int(bounds[run.stop])
+        if stop == start:
             continue
-        rows = _table_rows(table, events, codes, buckets, shared, dt, record)
-        if rows is not None:
-            out[name] = rows
+        rows = ordered[start:stop]
+        arrays = [
+            shared[c.name].slice(start, stop - start)
+            if c.name in _SHARED
+            else pa.array(list(map(attrgetter(c.name), rows)), ARROW_TYPES[c.type])
+            for c in table.columns
+        ]
+        out[table.name] = TableRows(
+            pa.Table.from_arrays(arrays, schema=arrow_schema(table)),
+            dt.slice(start, stop - start),
+            record[start:stop],
+        )
     return out
 
 
 def _shared_columns(
-    batch: DecodedBatch, codes: np.ndarray, record: np.ndarray
+    batch: DecodedBatch,
+    ordered: list[EventBase],
+    codes: np.ndarray,
+    order: np.ndarray,
+    record: np.ndarray,
 ) -> dict[str, pa.Array]:
-    events = batch.events
     cols: dict[str, pa.Array] = {
         "event_type": _TAGS.take(pa.array(codes)),
-        "event_ts": timestamps([e.event_ts for e in events]),
-        # The raw lines (UTF-8 checked by the decoder), and the pattern-checked fields.
-        **batch.arrays,
+        "event_ts": timestamps(list(map(attrgetter("event_ts"), ordered))),
+        # The raw lines (UTF-8 checked by the decoder) and the pattern-checked fields.
+        **{name: batch.column(name, order) for name in batch.raw_arrays},
     }
     for name in ("userid", "host", "user_agent", "app_version", "description"):
         if name not in cols:
-            cols[name] = pa.array(list(map(attrgetter(name), events)), pa.string())
-    received = timestamps([e.received_at for e in events])
+            cols[name] = pa.array(list(map(attrgetter(name), ordered)), pa.string())
+    received = timestamps(list(map(attrgetter("received_at"), ordered)))
     if received.null_count:
         # Events sent straight to the stream have no server time: use Kinesis arrival.
         arrival = np.array([r.arrival for r in batch.records], dtype=np.float64)
@@ -110,45 +179,6 @@ def _shared_columns(
         received = pc.fill_null(received, pa.array(arrival_us, pa.timestamp("us")))
     cols["received_at"] = received
     return cols
-
-
-def _table_rows(
-    table: Table,
-    events: list[EventBase],
-    codes: np.ndarray,
-    buckets: dict[type[EventBase], tuple[np.ndarray, list[EventBase]]],
-    shared: dict[str, pa.Array],
-    dt: pa.Array,
-    record: np.ndarray,
-) -> TableRows | None:
-    own = [c for c in table.columns if c.name not in _SHARED]
-    positions: list[np.ndarray] = []
-    parts: dict[str, list[pa.Array]] = {c.name: [] for c in own}
-    for cls in classes_for_table(table.name):
-        if cls not in buckets:
-            pos = np.flatnonzero(codes == _CODE[cls])
-            buckets[cls] = (pos, [events[i] for i in pos.tolist()])
-        pos, bucket = buckets[cls]
-        if only_with_stats(table.name, cls):
-            keep = [j for j, e in enumerate(bucket) if e.level is not None]  # type: ignore[attr-defined]
-            pos, bucket = pos[keep], [bucket[j] for j in keep]
-        if not len(pos):
-            continue
-        positions.append(pos)
-        for col in own:
-            values = list(map(attrgetter(col.name), bucket))
-            parts[col.name].append(pa.array(values, ARROW_TYPES[col.type]))
-    if not positions:
-        return None
-    take = np.concatenate(positions)
-    take_arr = pa.array(take)
-    arrays = [
-        shared[c.name].take(take_arr) if c.name in _SHARED else pa.concat_arrays(parts[c.name])
-        for c in table.columns
-    ]
-    return TableRows(
-        pa.Table.from_arrays(arrays, schema=arrow_schema(table)), dt.take(take_arr), record[take]
-    )
 
 
 def concat_rows(parts: list[TableRows]) -> TableRows:

@@ -49,13 +49,26 @@ class DecodedBatch:
 
     records: list[KinesisRecord]
     events: list[EventBase] = field(default_factory=list)
-    # Columns already built while decoding (payload, pattern-checked fields), aligned
-    # with ``events``.
-    arrays: dict[str, pa.Array] = field(default_factory=dict)
+    # Columns already built while decoding (payload, pattern-checked fields), one value
+    # per decoded event *before* dedupe: ``kept`` selects the rows of ``events``, so the
+    # columns are taken once, in the order the tables want (``column``), not twice.
+    raw_arrays: dict[str, pa.Array] = field(default_factory=dict)
+    kept: np.ndarray | None = None  # indices into raw_arrays of ``events``; None = all
     record_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     line_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     dead_letters: list[DeadLetter] = field(default_factory=list)
     duplicates: int = 0
+
+    def column(self, name: str, order: np.ndarray | None = None) -> pa.Array:
+        """A pre-built column for ``events`` (reordered by ``order`` if given): one take."""
+        rows = self.kept if order is None else (order if self.kept is None else self.kept[order])
+        values = self.raw_arrays[name]
+        return values if rows is None else values.take(pa.array(rows))
+
+    @property
+    def arrays(self) -> dict[str, pa.Array]:
+        """The pre-built columns aligned with ``events``."""
+        return {name: self.column(name) for name in self.raw_arrays}
 
 
 def parse_records(event: dict[str, Any]) -> list[KinesisRecord]:
@@ -142,7 +155,7 @@ def decode_batch(
     starts_ok = bool((line_ends > line_starts).all() and (first_bytes == _BRACE).all())
     fast = _decode_all(joined, lines) if starts_ok else None
     if fast is not None:
-        out.events, out.arrays = fast
+        out.events, out.raw_arrays = fast
         out.record_index, out.line_index = rec_idx, line_idx
         return out
     keep: list[int] = []
@@ -157,7 +170,7 @@ def decode_batch(
             out.events.append(event)
             good.append(line)
             keep.append(n)
-    out.arrays = {"payload": pa.array(good, pa.binary()).view(pa.string())}
+    out.raw_arrays = {"payload": pa.array(good, pa.binary()).view(pa.string())}
     out.record_index, out.line_index = rec_idx[keep], line_idx[keep]
     # Dead letters in batch order (record, line), whichever path found them.
     out.dead_letters.sort(key=lambda d: (d.record, -1 if d.line is None else d.line))
@@ -204,7 +217,7 @@ def assign_ids_and_dedupe(batch: DecodedBatch, seen: list[pa.Array] | None = Non
     redelivered batch gives its events the same ids. ``seen`` holds the id columns of
     earlier chunks of the same batch (this chunk's is appended). Hashing is Arrow's.
     """
-    ids = batch.arrays.get("event_id")
+    ids = batch.raw_arrays.get("event_id")
     if ids is None or ids.null_count:
         filled: list[str | None] = [e.event_id for e in batch.events]
         for n, eid in enumerate(filled):
@@ -213,7 +226,7 @@ def assign_ids_and_dedupe(batch: DecodedBatch, seen: list[pa.Array] | None = Non
                 name = f"{rec.shard_id}:{rec.sequence_number}:{batch.line_index[n]}"
                 filled[n] = str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
         ids = pa.array(filled, pa.string())
-        batch.arrays["event_id"] = ids
+        batch.raw_arrays["event_id"] = ids
     # One hash pass: dictionary indices are numbered in order of first occurrence, so a
     # row is an id's first occurrence exactly when its index exceeds all before it.
     codes = pc.dictionary_encode(ids).indices.to_numpy()
@@ -224,13 +237,15 @@ def assign_ids_and_dedupe(batch: DecodedBatch, seen: list[pa.Array] | None = Non
         earlier = pa.concat_arrays(seen)
         keep_mask &= ~pc.is_in(ids, value_set=earlier).to_numpy(zero_copy_only=False)
     if not keep_mask.all():
+        # The Arrow columns are not taken here: build_tables takes them once, already
+        # grouped by table (see DecodedBatch.column).
         keep = np.flatnonzero(keep_mask)
         batch.duplicates += len(ids) - len(keep)
-        batch.events = [batch.events[n] for n in keep.tolist()]
-        take = pa.array(keep)
-        batch.arrays = {name: arr.take(take) for name, arr in batch.arrays.items()}
+        batch.events = list(map(batch.events.__getitem__, keep.tolist()))
+        batch.kept = keep
         batch.record_index = batch.record_index[keep]
         batch.line_index = batch.line_index[keep]
     if seen is not None:
-        seen.append(batch.arrays["event_id"])
+        # The chunk's ids as a set: a dropped duplicate's id is also a kept one's.
+        seen.append(ids)
     return batch

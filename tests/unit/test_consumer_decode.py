@@ -15,7 +15,7 @@ import pyarrow.compute as pc
 import pytest
 
 from chalicelib.consumer.classify import tables_for
-from chalicelib.consumer.columns import TableRows, split_by_dt, timestamps
+from chalicelib.consumer.columns import TableRows, build_tables, split_by_dt, timestamps
 from chalicelib.consumer.decode import (
     EVENT_ID_NAMESPACE,
     KinesisRecord,
@@ -243,6 +243,52 @@ def test_duplicates_across_chunks_of_one_batch_are_dropped() -> None:
 def test_routing(etype: str, extra: dict[str, object], tables: list[str]) -> None:
     # GIVEN an event WHEN classified THEN it lands in the documented tables
     assert list(tables_for(decode_event(_ev(etype, **extra)))) == tables
+
+
+def test_grouped_rows_keep_every_column_aligned_with_its_line_and_record() -> None:
+    # GIVEN one chunk mixing every event type (enemy_attack with and without stats),
+    # a resend and records of several lines, each line with its own id and description
+    stats = {"level": 2, "attack": 3, "defense": 4, "health": 5}
+    buy = {"amount_purchased": 2, "price": 7}
+    kinds: list[tuple[str, dict[str, object]]] = [
+        ("purchase_sword", buy), ("enemy_attack", stats), ("join_guild", {"guild_name": "g"}),
+        ("find_treasure", {}), ("enemy_attack", {}), ("level_up", stats),
+        ("purchase_potion", buy), ("defeat_enemy", {}), ("take_potion", stats),
+        ("purchase_shield", buy),
+    ]  # fmt: skip
+    lines = [
+        _ev(etype, description=f"d{n}", event_id=f"00000000-0000-4000-8000-{n:012d}", **extra)
+        for n, (etype, extra) in enumerate(kinds * 3)
+    ]
+    lines.insert(7, lines[2])  # a resend of line 2, dropped as a duplicate
+    recs = [_rec(b"\n".join(lines[i : i + 4]), seq=i) for i in range(0, len(lines), 4)]
+    # WHEN decoded, deduplicated and built into tables
+    tables = build_tables(assign_ids_and_dedupe(decode_batch(recs)))
+    # THEN each row's typed columns, payload and source record belong to the same line
+    sent = {e["event_id"]: e for e in map(json.loads, lines)}
+    owner: dict[str, int] = {}  # event_id -> first record holding it (the kept copy)
+    for r, rec in enumerate(recs):
+        for ln in rec.data.split(b"\n"):
+            owner.setdefault(json.loads(ln)["event_id"], r)
+    assert tables["events"].table.num_rows == len(sent)
+    raw = tables["events"].table.to_pydict()
+    payloads = dict(zip(raw["event_id"], raw["payload"], strict=True))
+    for name, rows in tables.items():
+        got = rows.table.to_pylist()
+        for row, record in zip(got, rows.record.tolist(), strict=True):
+            event = sent[row["event_id"]]
+            assert json.loads(payloads[row["event_id"]]) == event
+            assert owner[row["event_id"]] == record
+            for col, value in row.items():
+                if col in event and col != "event_ts":  # timestamps: a test of their own
+                    assert value == event[col], (name, col)
+        # AND every table holds exactly the events routed to it
+        routed = [
+            eid
+            for eid, e in sent.items()
+            if name in tables_for(decode_event(json.dumps(e).encode()))
+        ]
+        assert sorted(r["event_id"] for r in got) == sorted(routed)
 
 
 def test_timestamps_normalise_offsets_to_utc_without_zone() -> None:
