@@ -52,7 +52,13 @@ class AthenaEngine:
                 for f in table.schema
             ]
         )
-        return table.cast(schema)
+        table = table.cast(schema)
+        # awswrangler attaches the execution's metadata to the frame; the id goes into the
+        # schema metadata, where the report handler finds it for its manifest.
+        query_id = (getattr(frame, "query_metadata", None) or {}).get("QueryExecutionId")
+        if query_id:
+            table = table.replace_schema_metadata({b"query_execution_id": str(query_id).encode()})
+        return table
 
     def refresh(self) -> None:
         """Nothing cached: Athena reads the catalog on each query."""

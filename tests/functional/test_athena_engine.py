@@ -13,6 +13,7 @@ from moto.core import DEFAULT_ACCOUNT_ID
 
 from chalicelib.query import make_engine, resolve_sql, run_query
 from chalicelib.query.athena_engine import AthenaEngine, athena_literal
+from chalicelib.reports.handlers import REPORT_NAMES, fetch_tables
 from chalicelib.settings import Settings
 
 SETTINGS = Settings(
@@ -55,6 +56,8 @@ def test_named_question_sends_its_sql_and_returns_typed_rows(athena: Any) -> Non
     # AND the queued rows come back typed (not an empty frame)
     assert table.schema == pa.schema([("userid", pa.string()), ("level", pa.int64())])
     assert table.to_pylist() == [{"userid": "u7", "level": 12}, {"userid": "u2", "level": 9}]
+    # AND the execution id travels with the table (the report manifest records it)
+    assert table.schema.metadata == {b"query_execution_id": execution.id.encode()}
 
 
 def test_qmark_params_go_as_execution_parameters(athena: Any) -> None:
@@ -112,3 +115,20 @@ def test_make_engine_follows_settings() -> None:
 def test_athena_literals(value: Any, literal: str) -> None:
     # GIVEN a Python value THEN its Athena literal text
     assert athena_literal(value) == literal
+
+
+def test_report_queries_on_athena_report_their_execution_ids(athena: Any) -> None:
+    # GIVEN a queued result for each of the three report queries
+    for _ in REPORT_NAMES:
+        queue(athena, [("guild_name", "varchar"), ("members", "bigint")], [["g", "1"]])
+    engine = AthenaEngine(SETTINGS, session=boto3.session.Session())
+
+    # WHEN the report handler fetches its tables through the Athena engine
+    def runner(name: str, params: Any, settings: Settings) -> pa.Table:
+        return run_query(name, params, settings=settings, engine=engine)
+
+    _, query_ids = fetch_tables(SETTINGS, runner)
+
+    # THEN each report names the Athena execution that produced it
+    executions = {e.query: e.id for e in athena.executions.values()}
+    assert query_ids == {name: executions[resolve_sql(name)] for name in REPORT_NAMES}
