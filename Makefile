@@ -132,7 +132,7 @@ bench-full: $(STAMP) ## Full benchmark suite, writes BENCHMARKS.md
 bench-consumer: $(STAMP) ## Consumer core events/s vs DuckDB read_json->Parquet ceiling (QUICK=1: 100k events)
 	$(PY) -m bench.consumer $(if $(QUICK),--quick,)
 
-bench-queries: $(STAMP) ## Query benchmark: 10M local + 1M over emulated S3 (QUICK=1: 1M + 100k)
+bench-queries: $(STAMP) ## Query benchmark: 1M+10M, local+emulated S3, compacted+live (QUICK=1: 1M local, 100k S3)
 	$(PY) -m bench.queries $(if $(QUICK),--quick,)
 
 bench-freshness: $(STAMP) ## Freshness p50/p95 (API 200 -> visible to a query) on both targets
