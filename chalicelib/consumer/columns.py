@@ -48,23 +48,27 @@ def arrow_schema(table: Table) -> pa.Schema:
     return pa.schema([pa.field(c.name, ARROW_TYPES[c.type]) for c in table.columns])
 
 
-# Routing groups: an event class, split by "carries stats" where routing depends on it
-# (enemy_attack). Every event of a group lands in the same seed tables. Ordered by the
-# first and last seed table they land in, each table's groups are consecutive (checked
-# below), so a chunk sorted by group gives each table one run of rows.
-def _routing_groups() -> tuple[tuple[tuple[type[EventBase], bool | None], ...], dict[str, range]]:
-    groups: list[tuple[type[EventBase], bool | None]] = []
+# Routing group: an event class, split by "carries stats" where routing depends on it
+# (enemy_attack: False/True; None for the other classes). Every event of a group lands in
+# the same seed tables. Ordered by the first and last seed table they land in, each
+# table's groups are consecutive (checked below), so a chunk sorted by group gives each
+# table one run of rows.
+Group = tuple[type[EventBase], bool | None]
+
+
+def _routing_groups() -> tuple[tuple[Group, ...], dict[str, range]]:
+    groups: list[Group] = []
     for cls in _CLASSES:
         split = any(only_with_stats(t.name, cls) for t in _SEED_TABLES)
         groups.extend([(cls, False), (cls, True)] if split else [(cls, None)])
 
-    def lands_in(group: tuple[type[EventBase], bool | None], table: Table) -> bool:
+    def lands_in(group: Group, table: Table) -> bool:
         cls, stats = group
         return cls in classes_for_table(table.name) and (
             stats is True or not only_with_stats(table.name, cls)
         )
 
-    def span(group: tuple[type[EventBase], bool | None]) -> tuple[int, int]:
+    def span(group: Group) -> tuple[int, int]:
         hits = [i for i, t in enumerate(_SEED_TABLES) if lands_in(group, t)]
         return (min(hits), max(hits)) if hits else (len(_SEED_TABLES), len(_SEED_TABLES))
 
