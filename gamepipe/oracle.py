@@ -14,7 +14,7 @@ import json
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -100,9 +100,14 @@ def compute_answers(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
-def compute_reports(events: Iterable[dict[str, Any]]) -> dict[str, list[dict[str, Any]]]:
-    """The 3 reports as lists of row dicts, in the SQL's column names and row order."""
+def compute_reports(
+    events: Iterable[dict[str, Any]], as_of: date | None = None
+) -> dict[str, list[dict[str, Any]]]:
+    """The 3 reports as lists of row dicts, in the SQL's column names and row order; with
+    ``as_of``, only events whose UTC date is on or before it (all events without)."""
     accepted = accepted_events(events)
+    if as_of is not None:
+        accepted = [ev for ev in accepted if ev.event_ts.astimezone(UTC).date() <= as_of]
     latest: dict[str, _Event] = {}
     for ev in _stats_rows(accepted):
         if ev.userid not in latest or _later(ev, latest[ev.userid]):

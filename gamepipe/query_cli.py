@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
+from datetime import UTC, datetime
 from typing import Any
 
 import click
@@ -20,6 +21,13 @@ import pyarrow as pa
     "params",
     multiple=True,
     help="A value for the next '?' in the SQL (repeatable, in order).",
+)
+@click.option(
+    "--as-of",
+    "as_of",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default=None,
+    help="Report statements: the date bound to :as_of (partitions dt <= it). Default: today, UTC.",
 )
 @click.option(
     "--format",
@@ -46,6 +54,7 @@ def query(
     name: str | None,
     sql_text: str | None,
     params: tuple[str, ...],
+    as_of: datetime | None,
     fmt: str,
     engine: str | None,
     lake_root: str | None,
@@ -54,6 +63,7 @@ def query(
 ) -> None:
     """Run a named statement (q1..q7, player_standings, seed/q3, ...) or --sql text."""
     from chalicelib.query import UnsupportedSqlError, make_engine, resolve_sql
+    from chalicelib.query.params import Params, as_of_params
     from chalicelib.query.sql_files import catalog
     from chalicelib.settings import Settings
 
@@ -73,6 +83,13 @@ def query(
         kwargs["lake_root"] = lake_root
     try:
         sql = resolve_sql(sql_text or name or "")
+        bound: Params = list(params) if params else None
+        if ":as_of" in sql:
+            if params:
+                raise click.UsageError("this statement binds :as_of: give --as-of, not --param")
+            bound = as_of_params(as_of.date() if as_of else datetime.now(UTC).date())
+        elif as_of:
+            raise click.UsageError("--as-of: this statement has no :as_of")
         runner = make_engine(settings, **kwargs)
         try:
             if translate:
@@ -80,7 +97,7 @@ def query(
                     raise click.UsageError("--translate needs the local engine")
                 click.echo(runner.translate(sql))
                 return
-            table = runner.execute(sql, list(params) if params else None)
+            table = runner.execute(sql, bound)
         finally:
             runner.close()
     except (KeyError, UnsupportedSqlError) as exc:

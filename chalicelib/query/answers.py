@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, date, datetime
 from typing import Any
 
 import pyarrow as pa
 
-from chalicelib.query.params import Params
+from chalicelib.query.params import Params, as_of_params
 from chalicelib.query.sql_files import QUESTION_NAMES, REPORT_NAMES
 from chalicelib.settings import Settings
 
@@ -44,11 +45,13 @@ def collect_answers(
 
 
 def collect_reports(
-    settings: Settings, engine: Any = None, params: Params = None
+    settings: Settings, engine: Any = None, as_of: date | None = None
 ) -> dict[str, list[dict[str, Any]]]:
-    """Run the three reports; each as a list of row dicts in the SQL's order."""
+    """Run the three reports as of ``as_of`` (default: today, UTC); each as a list of row
+    dicts in the SQL's order."""
     from chalicelib.query import run_query
 
+    params = as_of_params(as_of or datetime.now(UTC).date())
     return {
         name: run_query(name, params, settings=settings, engine=engine).to_pylist()
         for name in REPORT_NAMES

@@ -13,6 +13,7 @@ from typing import Any
 
 import pyarrow as pa
 
+from chalicelib.query.params import as_of_params
 from chalicelib.reports.definitions import REPORT_NAMES
 from chalicelib.reports.publish import PublishResult, publish_report
 from chalicelib.reports.render import ReportFiles, build_report
@@ -49,9 +50,10 @@ def scheduled_date(event: Mapping[str, Any]) -> date:
 
 
 def fetch_tables(
-    settings: Settings, runner: QueryRunner | None = None
+    settings: Settings, as_of: date, runner: QueryRunner | None = None
 ) -> tuple[dict[str, pa.Table], dict[str, str]]:
-    """Run the three report queries; return the tables and any query ids the engine reported."""
+    """Run the three report queries as of ``as_of`` (partitions ``dt <= as_of``); return the
+    tables and any query ids the engine reported."""
     if runner is None:
         # Looked up at call time so tests can monkeypatch chalicelib.query.run_query.
         from chalicelib import query
@@ -60,7 +62,7 @@ def fetch_tables(
     tables: dict[str, pa.Table] = {}
     query_ids: dict[str, str] = {}
     for name in REPORT_NAMES:
-        table = runner(name, None, settings=settings)
+        table = runner(name, as_of_params(as_of), settings=settings)
         tables[name] = table
         meta = table.schema.metadata or {}
         for key in _QUERY_ID_KEYS:
@@ -78,7 +80,7 @@ def render_report(
     now: datetime | None = None,
 ) -> ReportFiles:
     """Run the report queries through the configured engine and render the files."""
-    tables, query_ids = fetch_tables(settings, runner)
+    tables, query_ids = fetch_tables(settings, as_of, runner)
     return build_report(
         tables,
         as_of,

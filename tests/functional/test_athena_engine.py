@@ -3,6 +3,7 @@ database, workgroup, output location and execution parameters sent, and a typed 
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Any
 
 import boto3
@@ -127,8 +128,9 @@ def test_report_queries_on_athena_report_their_execution_ids(athena: Any) -> Non
     def runner(name: str, params: Any, settings: Settings) -> pa.Table:
         return run_query(name, params, settings=settings, engine=engine)
 
-    _, query_ids = fetch_tables(SETTINGS, runner)
+    _, query_ids = fetch_tables(SETTINGS, date(2026, 11, 27), runner)
 
-    # THEN each report names the Athena execution that produced it
+    # THEN each report ran as of that date and names the Athena execution that produced it
     executions = {e.query: e.id for e in athena.executions.values()}
-    assert query_ids == {name: executions[resolve_sql(name)] for name in REPORT_NAMES}
+    sent = {name: resolve_sql(name).replace(":as_of", "'2026-11-27'") for name in REPORT_NAMES}
+    assert query_ids == {name: executions[sql] for name, sql in sent.items()}

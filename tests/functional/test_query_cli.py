@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
-from gamepipe.oracle import compute_answers
+from gamepipe.oracle import compute_answers, compute_reports
 from gamepipe.query_cli import query
 from tests import helpers_sql
 
@@ -79,3 +79,21 @@ def test_unknown_name_and_list(lake: Path) -> None:
     result = CliRunner().invoke(query, ["q42", "--lake-root", str(lake)])
     assert result.exit_code == 1 and "q42" in result.output
     assert "player_standings" in invoke("--list")
+
+
+def test_report_as_of_a_day(lake: Path) -> None:
+    # GIVEN events on two UTC days (the helper's events span midnight)
+    first_day = helpers_sql.BASE_TS.date()
+    # WHEN a report runs as of the first day, and with today's default
+    out = invoke("player_purchases", "--lake-root", str(lake), "--format", "json",
+                 "--as-of", first_day.isoformat())  # fmt: skip
+    today = invoke("player_purchases", "--lake-root", str(lake), "--format", "json")
+    # THEN each is the oracle's report over the events up to that day
+    expected = compute_reports(EVENTS, as_of=first_day)["player_purchases"]
+    everything = compute_reports(EVENTS)["player_purchases"]
+    assert json.loads(out) == expected and expected != everything
+    assert json.loads(today) == everything
+    # AND --as-of on a statement without :as_of, or --param on a report, is a usage error
+    for args in (["q1", "--as-of", "2026-11-27"], ["player_purchases", "--param", "x"]):
+        result = CliRunner().invoke(query, [*args, "--lake-root", str(lake)])
+        assert result.exit_code == 2 and "as_of" in result.output

@@ -3,6 +3,7 @@ resends and bad events (local engine over an on-disk lake, no network)."""
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -95,3 +96,22 @@ def test_same_second_guild_joins_go_to_the_larger_event_id(tmp_path: Path, batch
     assert list(answers["q2"]) == ["C", "A", "B"]
     assert answers["q2"] == compute_answers(TIED_JOINS)["q2"]
     assert reports["guild_membership"] == compute_reports(TIED_JOINS)["guild_membership"]
+
+
+def test_reports_as_of_a_day_count_only_that_day_and_before(tmp_path: Path) -> None:
+    # GIVEN 800 events of 20 players spread over three UTC days, with resends
+    events = helpers_sql.make_events(800, 20, seed=4, resend_fraction=0.05, span_seconds=3 * 86400)
+    helpers_sql.write_lake_dir(tmp_path, helpers_sql.table_rows(events, batch_size=100))
+    engine = LocalEngine(SETTINGS, lake_root=tmp_path)
+    first_day = helpers_sql.BASE_TS.date()
+
+    # WHEN the reports run as of the first day, and as of a day after the last event
+    backfill = collect_reports(SETTINGS, engine, as_of=first_day)
+    everything = collect_reports(SETTINGS, engine, as_of=first_day + timedelta(days=3))
+    engine.close()
+
+    # THEN each equals the oracle over the events up to that day: a backfilled report
+    # shows that day's state, not today's
+    assert backfill == compute_reports(events, as_of=first_day)
+    assert everything == compute_reports(events)
+    assert backfill != everything
