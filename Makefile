@@ -25,7 +25,7 @@ EVENTS_PER_DAY ?= 100M
         demo demo-localstack api generate answers report compact schema package clean \
         stack-up stack-down stack-status localstack-install localstack-start localstack-stop \
         localstack-run deploy-localstack bench bench-full bench-consumer bench-queries \
-        bench-freshness bench-e2e cost
+        bench-freshness bench-e2e bench-instructions cost
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -140,6 +140,9 @@ bench-freshness: $(STAMP) ## Freshness p50/p95 (API 200 -> visible to a query) o
 
 bench-e2e: $(STAMP) ## End-to-end events/s through the local pipeline on both targets
 	$(PY) -m bench.e2e $(if $(QUICK),--quick,)
+
+bench-instructions: $(STAMP) ## Consumer vs DuckDB in instructions/event (valgrind; stable on a noisy machine)
+	$(PY) -m bench.instructions $(if $(QUICK),--quick,)
 
 cost: $(STAMP) ## AWS cost per million events: make cost EVENTS_PER_DAY=1B (docs/cost.md)
 	$(BIN)/gamepipe cost --events-per-day $(EVENTS_PER_DAY) --preset recommended
