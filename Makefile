@@ -141,7 +141,7 @@ bench-freshness: $(STAMP) ## Freshness p50/p95 (API 200 -> visible to a query) o
 bench-e2e: $(STAMP) ## End-to-end events/s through the local pipeline on both targets
 	$(PY) -m bench.e2e $(if $(QUICK),--quick,)
 
-bench-instructions: $(STAMP) ## Consumer vs DuckDB in instructions/event (valgrind; stable on a noisy machine)
+bench-instructions: $(STAMP) ## Consumer core in instructions/event (valgrind; stable on a noisy machine)
 	$(PY) -m bench.instructions $(if $(QUICK),--quick,)
 
 cost: $(STAMP) ## AWS cost per million events: make cost EVENTS_PER_DAY=1B (docs/cost.md)
