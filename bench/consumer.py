@@ -13,8 +13,10 @@ lines (``SET threads=1`` pinned to the same core, and default threads), plus the
 from __future__ import annotations
 
 import base64
+import gc
 import io
 import os
+import pickle
 import tempfile
 import time
 from collections.abc import Iterator
@@ -121,8 +123,15 @@ def run(quick: bool) -> list[Figure]:
     settings = Settings()
     datas, source = generated_records(n, users)
     lines = [line for data in datas for line in data.split(b"\n")]
-    batches = make_batches(datas, RECORDS_PER_BATCH)
-    big_batches = make_batches(datas, 10_000)
+    # The records are re-materialised in one pass (a pickle round trip), as a Lambda
+    # process gets them from its event: not scattered among the generator's 1M freed
+    # objects, which made every pass of the consumer 10-15% slower in this process
+    # (measured: 2.28-2.43 vs 1.98-2.20 µs/event on the same records). DuckDB reads its
+    # input from a file, so both sides start from input laid out by a loader.
+    gc.collect()
+    batches, big_batches = pickle.loads(
+        pickle.dumps((make_batches(datas, RECORDS_PER_BATCH), make_batches(datas, 10_000)))
+    )
     label = f"{n // 1000}k events"
     ncpu = os.cpu_count() or 1
     core = Figure(BENCH, f"consumer core events/s, 1 core, {label}, 1000-record batches",

@@ -9,7 +9,7 @@ table gets zero-copy slices of them instead of a ``take`` per column.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from operator import attrgetter
@@ -115,20 +115,21 @@ def build_tables(batch: DecodedBatch) -> dict[str, TableRows]:
     """Arrow rows of every table that gets at least one row from the batch.
 
     The ``events`` table holds the chunk's events grouped by routing group (arrival
-    order within a group); row order inside a Parquet file carries no meaning.
+    order within a group); row order inside a Parquet file carries no meaning. Columns
+    the decoder already built (all of them from the native decoder) are taken once in
+    that order; the others are gathered from the typed events.
     """
-    events = batch.events
-    if not events:
+    if not batch.count:
         return {}
-    codes = np.fromiter(map(_CODE.__getitem__, map(type, events)), np.int8, len(events))
+    events = batch.events
+    codes, stats = _codes_and_stats(batch)
     groups = _GROUP_OF_CODE[codes]
     for code, group in _STATS_GROUP.items():
         pos = np.flatnonzero(codes == code)
         if len(pos):
-            stats = [events[i].has_stats for i in pos.tolist()]  # type: ignore[attr-defined]
-            groups[pos[np.array(stats, dtype=bool)]] = group
+            groups[pos[stats(pos)]] = group
     order = np.argsort(groups, kind="stable")
-    ordered = list(map(events.__getitem__, order.tolist()))
+    ordered = list(map(events.__getitem__, order.tolist())) if events else []
     bounds = np.searchsorted(groups[order], np.arange(len(GROUPS) + 1))
     record = batch.record_index[order]
     shared = _shared_columns(batch, ordered, codes[order], order, record)
@@ -147,7 +148,9 @@ def build_tables(batch: DecodedBatch) -> dict[str, TableRows]:
         rows = ordered[start:stop]
         arrays = [
             shared[c.name].slice(start, stop - start)
-            if c.name in _SHARED
+            if c.name in shared
+            else batch.column(c.name, order[start:stop])  # only this table's rows
+            if c.name in batch.raw_arrays
             else pa.array(list(map(attrgetter(c.name), rows)), ARROW_TYPES[c.type])
             for c in table.columns
         ]
@@ -159,6 +162,26 @@ def build_tables(batch: DecodedBatch) -> dict[str, TableRows]:
     return out
 
 
+def _codes_and_stats(
+    batch: DecodedBatch,
+) -> tuple[np.ndarray, Callable[[np.ndarray], np.ndarray]]:
+    """Each event's class code, and a function telling which of the given rows carry
+    stats (only asked for the classes routed by it)."""
+    if batch.codes is not None:  # native decoder: codes and the stats columns are built
+        kept = batch.kept
+        codes = batch.codes if kept is None else batch.codes[kept]
+        level = batch.raw_arrays["level"].is_valid().to_numpy(zero_copy_only=False)
+        has_level = level if kept is None else level[kept]
+        return codes, lambda pos: has_level[pos]
+    events = batch.events
+    codes = np.fromiter(map(_CODE.__getitem__, map(type, events)), np.int8, len(events))
+
+    def stats(pos: np.ndarray) -> np.ndarray:
+        return np.array([events[i].has_stats for i in pos.tolist()], dtype=bool)  # type: ignore[attr-defined]
+
+    return codes, stats
+
+
 def _shared_columns(
     batch: DecodedBatch,
     ordered: list[EventBase],
@@ -168,14 +191,16 @@ def _shared_columns(
 ) -> dict[str, pa.Array]:
     cols: dict[str, pa.Array] = {
         "event_type": _TAGS.take(pa.array(codes)),
-        "event_ts": timestamps(list(map(attrgetter("event_ts"), ordered))),
-        # The raw lines (UTF-8 checked by the decoder) and the pattern-checked fields.
-        **{name: batch.column(name, order) for name in batch.raw_arrays},
+        # The raw lines (UTF-8 checked by the decoder) and the fields it built already.
+        **{name: batch.column(name, order) for name in _SHARED if name in batch.raw_arrays},
     }
     for name in ("userid", "host", "user_agent", "app_version", "description"):
         if name not in cols:
             cols[name] = pa.array(list(map(attrgetter(name), ordered)), pa.string())
-    received = timestamps(list(map(attrgetter("received_at"), ordered)))
+    for name in ("event_ts", "received_at"):
+        if name not in cols:
+            cols[name] = timestamps(list(map(attrgetter(name), ordered)))
+    received = cols["received_at"]
     if received.null_count:
         # Events sent straight to the stream have no server time: use Kinesis arrival.
         arrival = np.array([r.arrival for r in batch.records], dtype=np.float64)

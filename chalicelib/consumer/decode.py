@@ -14,6 +14,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chalicelib.consumer.fastpath import FAST_DECODER, pattern_arrays
+from chalicelib.consumer.native import DECODER
 from chalicelib.contract import EventBase, ValidationFailure, decode_event
 
 # Namespace of the ids given to stream events that arrived without an event_id.
@@ -54,6 +55,9 @@ class DecodedBatch:
     # columns are taken once, in the order the tables want (``column``), not twice.
     raw_arrays: dict[str, pa.Array] = field(default_factory=dict)
     kept: np.ndarray | None = None  # indices into raw_arrays of ``events``; None = all
+    # Class code of each row of raw_arrays when the native decoder built every column
+    # (then ``events`` stays empty: no Python objects at all).
+    codes: np.ndarray | None = None
     record_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     line_index: np.ndarray = field(default_factory=lambda: np.zeros(0, dtype=np.int64))
     dead_letters: list[DeadLetter] = field(default_factory=list)
@@ -64,6 +68,11 @@ class DecodedBatch:
         rows = self.kept if order is None else (order if self.kept is None else self.kept[order])
         values = self.raw_arrays[name]
         return values if rows is None else values.take(pa.array(rows))
+
+    @property
+    def count(self) -> int:
+        """Valid events kept (after dedupe), whichever decoder built them."""
+        return len(self.record_index)
 
     @property
     def arrays(self) -> dict[str, pa.Array]:
@@ -153,6 +162,12 @@ def decode_batch(
     # to the per-line decoder, which gives the same verdicts, only slower.
     first_bytes = buf[np.minimum(line_starts, len(buf) - 1)]
     starts_ok = bool((line_ends > line_starts).all() and (first_bytes == _BRACE).all())
+    native = _decode_native(joined, n_lines) if starts_ok else None
+    if native is not None:
+        columns, out.codes = native
+        out.raw_arrays = {**columns, "payload": lines.view(pa.string())}
+        out.record_index, out.line_index = rec_idx, line_idx
+        return out
     fast = _decode_all(joined, lines) if starts_ok else None
     if fast is not None:
         out.events, out.raw_arrays = fast
@@ -175,6 +190,19 @@ def decode_batch(
     # Dead letters in batch order (record, line), whichever path found them.
     out.dead_letters.sort(key=lambda d: (d.record, -1 if d.line is None else d.line))
     return out
+
+
+def _decode_native(joined: bytes, n_lines: int) -> tuple[dict[str, pa.Array], np.ndarray] | None:
+    if DECODER is None:
+        return None
+    # Known fields must be ASCII (the C code defers otherwise), unknown ones need not be:
+    # the raw line is stored as the payload string, so the chunk must be valid UTF-8.
+    if not joined.isascii():
+        try:
+            joined.decode("utf-8")
+        except UnicodeDecodeError:
+            return None
+    return DECODER.decode(joined, n_lines)
 
 
 def _decode_all(
@@ -219,7 +247,9 @@ def assign_ids_and_dedupe(batch: DecodedBatch, seen: list[pa.Array] | None = Non
     """
     ids = batch.raw_arrays.get("event_id")
     if ids is None or ids.null_count:
-        filled: list[str | None] = [e.event_id for e in batch.events]
+        filled: list[str | None] = (
+            ids.to_pylist() if ids is not None else [e.event_id for e in batch.events]
+        )
         for n, eid in enumerate(filled):
             if eid is None:
                 rec = batch.records[batch.record_index[n]]
@@ -241,7 +271,8 @@ def assign_ids_and_dedupe(batch: DecodedBatch, seen: list[pa.Array] | None = Non
         # grouped by table (see DecodedBatch.column).
         keep = np.flatnonzero(keep_mask)
         batch.duplicates += len(ids) - len(keep)
-        batch.events = list(map(batch.events.__getitem__, keep.tolist()))
+        if batch.events:
+            batch.events = list(map(batch.events.__getitem__, keep.tolist()))
         batch.kept = keep
         batch.record_index = batch.record_index[keep]
         batch.line_index = batch.line_index[keep]

@@ -135,7 +135,7 @@ def plan_batch(
     for start in range(0, len(records), chunk_records):
         decoded = decode_batch(records, start, start + chunk_records)
         assign_ids_and_dedupe(decoded, seen)
-        plan.events += len(decoded.events)
+        plan.events += decoded.count
         plan.duplicates += decoded.duplicates
         plan.dead_letters.extend(decoded.dead_letters)
         for table, rows in build_tables(decoded).items():

@@ -33,6 +33,13 @@ VALID = sorted((EVENTS_DIR / "valid").glob("*.json"))
 INVALID = sorted((EVENTS_DIR / "invalid").glob("*.json"))
 
 
+@pytest.fixture(autouse=True)
+def msgspec_path(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the msgspec decode path (typed events, its fast path and the
+    per-line fallback); the native decoder is compared with it in test_consumer_native."""
+    monkeypatch.setattr("chalicelib.consumer.decode.DECODER", None)
+
+
 def _line(path: Path) -> bytes:
     return json.dumps(json.loads(path.read_text()), separators=(",", ":")).encode()
 
