@@ -230,20 +230,23 @@ def pattern_arrays(events: list[EventBase]) -> dict[str, pa.Array] | None:
     arrays = {}
     for name, pattern in PATTERNS.items():
         values = pa.array(list(map(attrgetter(name), events)), pa.string())
-        classes = BYTE_CLASSES.get(name)
-        if classes is not None:
-            if not matches_byte_classes(values, classes):
-                return None
-            arrays[name] = values
-            continue
-        try:
-            ok = pc.match_substring_regex(values, re2_pattern(pattern))
-        except pa.ArrowInvalid:  # a pattern RE2 cannot run: let the contract decide
-            return None
-        if ok.true_count != len(values) - values.null_count:
+        if not matches_pattern(values, pattern, BYTE_CLASSES.get(name)):
             return None
         arrays[name] = values
     return arrays
+
+
+def matches_pattern(values: pa.Array, pattern: str, classes: ByteClasses | None) -> bool:
+    """Whether every non-null string of ``values`` matches ``pattern`` as a whole: with its
+    byte classes when it has them, else with RE2 (False if RE2 cannot run it: the contract
+    then decides)."""
+    if classes is not None:
+        return matches_byte_classes(values, classes)
+    try:
+        ok = pc.match_substring_regex(values, re2_pattern(pattern))
+    except pa.ArrowInvalid:
+        return False
+    return bool(ok.true_count == len(values) - values.null_count)
 
 
 # The contract's patterns that byte lookups can check (both, today); the rest use RE2.

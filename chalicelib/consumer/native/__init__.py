@@ -25,7 +25,7 @@ import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from chalicelib.consumer.fastpath import byte_classes, matches_byte_classes, re2_pattern
+from chalicelib.consumer.fastpath import BYTE_CLASSES, matches_pattern
 from chalicelib.contract.models import EVENT_CLASSES, EnemyAttack
 
 LIBRARY = Path(__file__).with_name("_fastdecode.so")
@@ -173,9 +173,6 @@ class NativeDecoder:
         self._high = np.stack([by_name[self.names[i]].high for i in self._int])
         self._stats = [self.names.index(n) for n in ("level", "attack", "defense", "health")]
         self._enemy_attack = list(EVENT_CLASSES.values()).index(EnemyAttack)
-        self._byte_classes = {
-            name: byte_classes(r.pattern) for name, r in self.rules.items() if r.pattern
-        }
         self._lock = threading.Lock()
         self._lines = self._bytes = 0  # capacity of the scratch buffers
         self._grow(8192, 4 << 20)
@@ -261,7 +258,9 @@ class NativeDecoder:
         known = rule.known[codes]
         has = known & value
         checked = column.filter(pa.array(has)) if rule.pattern and has.any() else None
-        if checked is not None and not self._pattern_ok(checked, name, str(rule.pattern)):
+        if checked is not None and not matches_pattern(
+            checked, str(rule.pattern), BYTE_CLASSES.get(name)
+        ):
             return None
         if rule.literals is not None and has.any():
             same = pc.equal(column, rule.literals.take(pa.array(codes)))
@@ -271,16 +270,6 @@ class NativeDecoder:
         if missing.any() and rule.defaults.null_count < len(rule.defaults):
             column = pc.if_else(pa.array(missing), rule.defaults.take(pa.array(codes)), column)
         return column
-
-    def _pattern_ok(self, values: pa.Array, name: str, pattern: str) -> bool:
-        classes = self._byte_classes.get(name)
-        if classes is not None:
-            return matches_byte_classes(values, classes)
-        try:
-            ok = pc.match_substring_regex(values, re2_pattern(pattern))
-        except pa.ArrowInvalid:
-            return False
-        return bool(ok.true_count == len(values))
 
 
 def load() -> NativeDecoder | None:
