@@ -132,7 +132,8 @@ def build_tables(batch: DecodedBatch) -> dict[str, TableRows]:
     ordered = list(map(events.__getitem__, order.tolist())) if events else []
     bounds = np.searchsorted(groups[order], np.arange(len(GROUPS) + 1))
     record = batch.record_index[order]
-    shared = _shared_columns(batch, ordered, codes[order], order, record)
+    rows_in_order = batch.rows(order)  # composed once; each column is one take
+    shared = _shared_columns(batch, ordered, codes[order], rows_in_order, record)
     dt = shared["event_ts"].cast(pa.date32())
     everything = [shared[c] for c in EVENTS.column_names]
     out = {
@@ -149,7 +150,7 @@ def build_tables(batch: DecodedBatch) -> dict[str, TableRows]:
         arrays = [
             shared[c.name].slice(start, stop - start)
             if c.name in shared
-            else batch.column(c.name, order[start:stop])  # only this table's rows
+            else batch.column(c.name, rows_in_order.slice(start, stop - start))
             if c.name in batch.raw_arrays
             else pa.array(list(map(attrgetter(c.name), rows)), ARROW_TYPES[c.type])
             for c in table.columns
@@ -186,13 +187,13 @@ def _shared_columns(
     batch: DecodedBatch,
     ordered: list[EventBase],
     codes: np.ndarray,
-    order: np.ndarray,
+    rows: pa.Array,
     record: np.ndarray,
 ) -> dict[str, pa.Array]:
     cols: dict[str, pa.Array] = {
         "event_type": _TAGS.take(pa.array(codes)),
         # The raw lines (UTF-8 checked by the decoder) and the fields it built already.
-        **{name: batch.column(name, order) for name in _SHARED if name in batch.raw_arrays},
+        **{name: batch.column(name, rows) for name in _SHARED if name in batch.raw_arrays},
     }
     for name in ("userid", "host", "user_agent", "app_version", "description"):
         if name not in cols:

@@ -52,7 +52,7 @@ class DecodedBatch:
     events: list[EventBase] = field(default_factory=list)
     # Columns already built while decoding (payload, pattern-checked fields), one value
     # per decoded event *before* dedupe: ``kept`` selects the rows of ``events``, so the
-    # columns are taken once, in the order the tables want (``column``), not twice.
+    # columns are taken once, in the order the tables want (``rows`` + ``column``).
     raw_arrays: dict[str, pa.Array] = field(default_factory=dict)
     kept: np.ndarray | None = None  # indices into raw_arrays of ``events``; None = all
     # Class code of each row of raw_arrays when the native decoder built every column
@@ -63,11 +63,15 @@ class DecodedBatch:
     dead_letters: list[DeadLetter] = field(default_factory=list)
     duplicates: int = 0
 
-    def column(self, name: str, order: np.ndarray | None = None) -> pa.Array:
-        """A pre-built column for ``events`` (reordered by ``order`` if given): one take."""
-        rows = self.kept if order is None else (order if self.kept is None else self.kept[order])
+    def rows(self, order: np.ndarray) -> pa.Array:
+        """Indices into ``raw_arrays`` of ``events`` reordered by ``order``, composed once
+        for every column."""
+        return pa.array(order if self.kept is None else self.kept[order])
+
+    def column(self, name: str, rows: pa.Array | None) -> pa.Array:
+        """A pre-built column at ``rows`` (from :meth:`rows`): one take."""
         values = self.raw_arrays[name]
-        return values if rows is None else values.take(pa.array(rows))
+        return values if rows is None else values.take(rows)
 
     @property
     def count(self) -> int:
@@ -77,7 +81,8 @@ class DecodedBatch:
     @property
     def arrays(self) -> dict[str, pa.Array]:
         """The pre-built columns aligned with ``events``."""
-        return {name: self.column(name) for name in self.raw_arrays}
+        rows = None if self.kept is None else pa.array(self.kept)
+        return {name: self.column(name, rows) for name in self.raw_arrays}
 
 
 def parse_records(event: dict[str, Any]) -> list[KinesisRecord]:
@@ -162,13 +167,17 @@ def decode_batch(
     # to the per-line decoder, which gives the same verdicts, only slower.
     first_bytes = buf[np.minimum(line_starts, len(buf) - 1)]
     starts_ok = bool((line_ends > line_starts).all() and (first_bytes == _BRACE).all())
-    native = _decode_native(joined, n_lines) if starts_ok else None
+    # Both fast paths skip unknown fields without checking their UTF-8; the raw line is
+    # stored as the payload string, so the whole chunk must be valid UTF-8 (isascii is a
+    # scan without a copy; decode only if needed). Else the per-line path says which line.
+    fast_ok = starts_ok and (joined.isascii() or _is_utf8(joined))
+    native = DECODER.decode(joined, n_lines) if fast_ok and DECODER is not None else None
     if native is not None:
         columns, out.codes = native
         out.raw_arrays = {**columns, "payload": lines.view(pa.string())}
         out.record_index, out.line_index = rec_idx, line_idx
         return out
-    fast = _decode_all(joined, lines) if starts_ok else None
+    fast = _decode_all(joined, lines) if fast_ok else None
     if fast is not None:
         out.events, out.raw_arrays = fast
         out.record_index, out.line_index = rec_idx, line_idx
@@ -192,27 +201,18 @@ def decode_batch(
     return out
 
 
-def _decode_native(joined: bytes, n_lines: int) -> tuple[dict[str, pa.Array], np.ndarray] | None:
-    if DECODER is None:
-        return None
-    # Known fields must be ASCII (the C code defers otherwise), unknown ones need not be:
-    # the raw line is stored as the payload string, so the chunk must be valid UTF-8.
-    if not joined.isascii():
-        try:
-            joined.decode("utf-8")
-        except UnicodeDecodeError:
-            return None
-    return DECODER.decode(joined, n_lines)
+def _is_utf8(data: bytes) -> bool:
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
 
 
 def _decode_all(
     joined: bytes, lines: pa.Array
 ) -> tuple[list[EventBase], dict[str, pa.Array]] | None:
     try:
-        # msgspec skips unknown fields without checking their UTF-8; the raw line is
-        # stored as the payload string, so the whole batch must be valid UTF-8.
-        if not joined.isascii():  # isascii is a scan without a copy; decode only if needed
-            joined.decode("utf-8")
         events: list[EventBase] = FAST_DECODER.decode_lines(joined)
     except (msgspec.DecodeError, msgspec.ValidationError, ValueError):
         return None
