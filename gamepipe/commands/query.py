@@ -11,6 +11,8 @@ from typing import Any
 import click
 import pyarrow as pa
 
+from gamepipe.commands.stack_env import attach_local_stack
+
 
 @click.command("query")
 @click.argument("name", required=False)
@@ -73,6 +75,8 @@ def query(
         return
     if bool(name) == bool(sql_text):
         raise click.UsageError("give exactly one of NAME or --sql")
+    if not lake_root:
+        attach_local_stack()
     settings = Settings.from_env()
     if engine:
         settings = dataclasses.replace(settings, query_engine=engine)
