@@ -9,13 +9,14 @@ from datetime import UTC, datetime
 import click
 
 from chalicelib.tables import TABLES
+from gamepipe.commands import DAY
 from gamepipe.commands.stack_env import uses_local_stack
 
 
 @click.command()
 @click.option("--table", "tables", multiple=True, type=click.Choice(sorted(TABLES)),
               help="Table(s) to compact (default: all five).")  # fmt: skip
-@click.option("--dt", "dts", multiple=True, type=click.DateTime(formats=["%Y-%m-%d"]),
+@click.option("--dt", "dts", multiple=True, type=DAY,
               help="Partition date(s) YYYY-MM-DD.")  # fmt: skip
 @click.option("--include-today", is_flag=True,
               help="Also compact today's (UTC) partitions, still being written.")  # fmt: skip

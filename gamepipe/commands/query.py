@@ -11,6 +11,7 @@ from typing import Any
 import click
 import pyarrow as pa
 
+from gamepipe.commands import DAY
 from gamepipe.commands.stack_env import attach_local_stack
 
 
@@ -27,7 +28,7 @@ from gamepipe.commands.stack_env import attach_local_stack
 @click.option(
     "--as-of",
     "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     default=None,
     help="Report statements: the date bound to :as_of (partitions dt <= it). Default: today, UTC.",
 )

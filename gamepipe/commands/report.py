@@ -10,6 +10,7 @@ import click
 from chalicelib import aws
 from chalicelib.reports import publish_report, render_report
 from chalicelib.settings import Settings
+from gamepipe.commands import DAY
 from gamepipe.commands.stack_env import uses_local_stack
 from gamepipe.report_files import write_local
 
@@ -18,7 +19,7 @@ from gamepipe.report_files import write_local
 @click.option(
     "--date",
     "day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     default=None,
     help="Report date (UTC), default today.",
 )
