@@ -12,7 +12,6 @@ Measured under load on a shared 2-core machine: the figures are noisy.
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -49,26 +48,15 @@ def measure(target: str, events: int, rate: float, timeout: float = 120.0) -> di
     """Run one target end to end; return per-event latencies (ms) and counts."""
     import requests
 
-    from chalicelib import aws
     from chalicelib.query import make_engine
-    from chalicelib.settings import Settings
-    from gamepipe.runtime.lambda_host import load_app, stage_environment, with_log
+    from gamepipe.runtime.lambda_host import load_app, with_log
     from gamepipe.runtime.mapping import make_poller
-    from gamepipe.stack.api import start_api
-    from gamepipe.stack.resources import create_resources
-    from gamepipe.stack.targets import Target
+    from gamepipe.stack.launch import launch
 
     run_dir = Path(tempfile.mkdtemp(prefix=f"fresh-{target}-"))
-    tgt = Target(name=target, state_dir=run_dir)
+    stack = launch(target, run_dir)
     try:
-        env = tgt.start()
-        os.environ.update(env)
-        os.environ.update(stage_environment(stage="local"))
-        aws.reset()
-        settings = Settings.from_env()
-        create_resources(settings, shards=4)
-        api, url = start_api(env, run_dir)
-        tgt._own("api", api, 0)
+        settings, url = stack.settings, stack.api_url
         poller = make_poller(load_app(stage="local"), settings, run_dir / "ckpt")
         poller.invoke = with_log(poller.invoke, run_dir / "logs" / "consume_events.log")
         stop = threading.Event()
@@ -117,7 +105,7 @@ def measure(target: str, events: int, rate: float, timeout: float = 120.0) -> di
             "query_ms_median": statistics.median(query_ms) if query_ms else None,
         }
     finally:
-        tgt.stop()
+        stack.stop()
 
 
 def run(quick: bool) -> list[Figure]:

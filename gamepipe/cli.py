@@ -1,4 +1,11 @@
-"""The ``gamepipe`` console command; subcommands load lazily from their own modules."""
+"""The ``gamepipe`` console command: every subcommand, loaded lazily, and one error policy.
+
+Subcommands live in ``gamepipe.commands`` (one module per command or group) and are imported
+only when used, so ``gamepipe --help`` stays fast. A mistake the user can fix (no region, no
+credentials, an endpoint that does not answer, a missing database or bucket, ...) is turned
+into a short message and exit code 1 here, in one place (``gamepipe.errors``); anything else
+keeps its traceback.
+"""
 
 from __future__ import annotations
 
@@ -7,25 +14,27 @@ from typing import Any
 
 import click
 
-# name -> "module:attribute" of a click command. Each lives in the module that owns it,
-# so adding a subcommand never touches the others (and `--help` stays fast).
+from gamepipe.errors import explain
+
+# name -> "module:attribute" of a click command
 COMMANDS: dict[str, str] = {
-    "generate": "gamepipe.generator.cli:generate",
-    "schema": "gamepipe.schema_cli:schema",
-    "query": "gamepipe.query_cli:query",
-    "oracle": "gamepipe.oracle_cli:oracle",
-    "consume": "gamepipe.runtime.cli:consume",
-    "invoke": "gamepipe.runtime.cli:invoke",
-    "stack": "gamepipe.stack.cli:stack",
-    "demo": "gamepipe.demo:demo",
-    "report": "gamepipe.report_cli:report",
-    "compact": "gamepipe.compact_cli:compact",
+    "generate": "gamepipe.commands.generate:generate",
+    "schema": "gamepipe.commands.schema:schema",
+    "query": "gamepipe.commands.query:query",
+    "oracle": "gamepipe.commands.oracle:oracle",
+    "consume": "gamepipe.commands.functions:consume",
+    "invoke": "gamepipe.commands.functions:invoke",
+    "stack": "gamepipe.commands.stack:stack",
+    "demo": "gamepipe.commands.demo:demo",
+    "report": "gamepipe.commands.report:report",
+    "compact": "gamepipe.commands.compact:compact",
+    # the cost model is being split into a package; its command moves here after that
     "cost": "gamepipe.cost:cost",
 }
 
 
-class LazyGroup(click.Group):
-    """A click group whose subcommands are imported only when used."""
+class Gamepipe(click.Group):
+    """Subcommands imported when used; known mistakes reported in one short message."""
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(COMMANDS)
@@ -35,25 +44,22 @@ class LazyGroup(click.Group):
         if target is None:
             return None
         module_name, attr = target.split(":")
-        try:
-            module = importlib.import_module(module_name)
-        except ModuleNotFoundError as exc:
-            if exc.name and module_name.startswith(exc.name):
-                return _unavailable(cmd_name)
-            raise
-        command: Any = getattr(module, attr)
+        command: Any = getattr(importlib.import_module(module_name), attr)
         return command  # type: ignore[no-any-return]
 
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except click.ClickException:
+            raise
+        except Exception as exc:
+            message = explain(exc)
+            if message is None:
+                raise
+            raise click.ClickException(message) from None
 
-def _unavailable(name: str) -> click.Command:
-    @click.command(name=name, help="(not available in this build)")
-    def _cmd() -> None:
-        raise click.ClickException(f"'{name}' is not available in this build")
 
-    return _cmd
-
-
-@click.group(cls=LazyGroup)
+@click.group(cls=Gamepipe)
 def main() -> None:
     """gamepipe: generate game events, run the pipeline locally, query and report."""
 

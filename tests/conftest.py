@@ -11,6 +11,14 @@ from moto import mock_aws
 from chalicelib import aws
 
 
+@pytest.fixture(autouse=True, scope="session")
+def _private_state_dir(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """No test may attach to, or stop, a developer's running stack in ``.gamepipe/``."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("GAMEPIPE_STATE_DIR", str(tmp_path_factory.mktemp("gamepipe-state")))
+        yield
+
+
 @pytest.fixture
 def fake_aws_env(monkeypatch: pytest.MonkeyPatch) -> None:
     """Fake credentials and region, no profile and no emulator endpoints.

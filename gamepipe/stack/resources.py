@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
-import importlib
 import time
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from chalicelib import aws
+from chalicelib.glue_catalog import ensure_catalog
 from chalicelib.settings import Settings
+from chalicelib.tables import TABLES
 
 
 def ensure_stream(kinesis: Any, name: str, shards: int, *, timeout: float = 60) -> str:
@@ -44,22 +45,8 @@ def ensure_bucket(s3: Any, name: str, region: str) -> None:
 
 def ensure_glue(glue: Any, settings: Settings) -> list[str]:
     """Glue database + the lake tables, via the consumer's glue_catalog (no duplicate DDL)."""
-    try:
-        catalog: Any = importlib.import_module("chalicelib.glue_catalog")
-    except ModuleNotFoundError:
-        catalog = None
-    if catalog is not None and hasattr(catalog, "ensure_catalog"):
-        from chalicelib.tables import TABLES
-
-        catalog.ensure_catalog(glue, settings)
-        return list(TABLES)
-    # Without the consumer's catalog module: the database only.
-    try:
-        glue.create_database(DatabaseInput={"Name": settings.glue_database})
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "AlreadyExistsException":
-            raise
-    return []
+    ensure_catalog(glue, settings)
+    return list(TABLES)
 
 
 def create_resources(

@@ -75,18 +75,19 @@ class Target:
             self.env = {}  # the caller's own AWS credentials and region
             return
         moto_proc, moto_port = start_moto(self.state_dir)
-        self._own("moto", moto_proc, moto_port)
+        self.own("moto", moto_proc, moto_port)
         moto_url = f"http://127.0.0.1:{moto_port}"
         if self.name == "embedded":
             self.env = local_env(moto_url)
             return
         port = procs.free_port()
         ls_proc = localstack.start(port, state_dir=self.state_dir)
-        self._own("localstack", ls_proc, port)
+        self.own("localstack", ls_proc, port)
         # LocalStack's free tier has no Glue/Athena (501): the moto sidecar serves them.
         self.env = local_env(f"http://127.0.0.1:{port}", {"glue": moto_url, "athena": moto_url})
 
-    def _own(self, name: str, proc: subprocess.Popen[bytes], port: int) -> None:
+    def own(self, name: str, proc: subprocess.Popen[bytes], port: int) -> None:
+        """Stop ``proc`` with this target; record its pid and port (0: none) under ``name``."""
         self._procs.append(proc)
         self.pids[name] = proc.pid
         self.ports[name] = port

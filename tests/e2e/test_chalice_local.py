@@ -14,8 +14,8 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from gamepipe.commands.generate import generate as generate_cmd
 from gamepipe.generator import generate_events
-from gamepipe.generator.cli import generate as generate_cmd
 from tests.helpers_ingest import (
     FAKE_ENV,
     ServerProcess,

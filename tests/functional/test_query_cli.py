@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from click.testing import CliRunner
 
+from gamepipe.commands.query import query
 from gamepipe.oracle import compute_answers, compute_reports
-from gamepipe.query_cli import query
 from tests import helpers_sql
 
 EVENTS = helpers_sql.make_events(400, 40, seed=11)

@@ -12,7 +12,7 @@ from click.testing import CliRunner
 from moto import mock_aws
 
 from chalicelib import aws, query
-from gamepipe.report_cli import report
+from gamepipe.commands.report import report
 from tests.helpers_reports import sample_tables
 
 

@@ -14,7 +14,7 @@ from chalicelib.contract import (
     event_type_of,
     validate_event,
 )
-from gamepipe.schema_cli import SCHEMA_PATH, render_schema
+from gamepipe.commands.schema import SCHEMA_PATH, render_schema
 from tests.helpers_ingest import load_events
 
 VALID = load_events("valid")

@@ -10,8 +10,8 @@ import pytest
 from click.testing import CliRunner
 
 from chalicelib.contract import ValidationFailure, validate_event
+from gamepipe.commands.generate import generate as generate_cmd
 from gamepipe.generator import generate, generate_events
-from gamepipe.generator.cli import generate as generate_cmd
 from gamepipe.generator.model import parse_weights
 from gamepipe.generator.sender import KinesisTarget, open_target
 from tests.helpers_ingest import FakeKinesis
@@ -124,7 +124,7 @@ def test_cli_writes_truth_and_summary(tmp_path, monkeypatch):
     # GIVEN a direct-to-stream target backed by a fake Kinesis client
     fake = FakeKinesis()
     monkeypatch.setattr(
-        "gamepipe.generator.cli.open_target", lambda spec, **kw: KinesisTarget("s", fake)
+        "gamepipe.commands.generate.open_target", lambda spec, **kw: KinesisTarget("s", fake)
     )
     truth, summary = tmp_path / "truth.ndjson", tmp_path / "summary.json"
     args = ["--users", "7", "--events", "450", "--seed", "9", "--batch-size", "100",

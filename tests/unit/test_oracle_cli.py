@@ -7,8 +7,8 @@ from pathlib import Path
 
 from click.testing import CliRunner
 
+from gamepipe.commands.oracle import oracle
 from gamepipe.oracle import compute_answers, compute_reports
-from gamepipe.oracle_cli import oracle
 from tests import helpers_sql
 
 

@@ -11,6 +11,9 @@ from typing import Any
 import click
 import pyarrow as pa
 
+from gamepipe.commands import DAY
+from gamepipe.commands.stack_env import attach_local_stack
+
 
 @click.command("query")
 @click.argument("name", required=False)
@@ -25,7 +28,7 @@ import pyarrow as pa
 @click.option(
     "--as-of",
     "as_of",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     default=None,
     help="Report statements: the date bound to :as_of (partitions dt <= it). Default: today, UTC.",
 )
@@ -73,6 +76,8 @@ def query(
         return
     if bool(name) == bool(sql_text):
         raise click.UsageError("give exactly one of NAME or --sql")
+    if not lake_root:
+        attach_local_stack()
     settings = Settings.from_env()
     if engine:
         settings = dataclasses.replace(settings, query_engine=engine)

@@ -9,15 +9,19 @@ from datetime import UTC, datetime
 import click
 
 from chalicelib.tables import TABLES
+from gamepipe.commands import DAY
+from gamepipe.commands.stack_env import uses_local_stack
 
 
 @click.command()
 @click.option("--table", "tables", multiple=True, type=click.Choice(sorted(TABLES)),
               help="Table(s) to compact (default: all five).")  # fmt: skip
-@click.option("--dt", "dts", multiple=True, help="Partition date(s) YYYY-MM-DD.")
+@click.option("--dt", "dts", multiple=True, type=DAY,
+              help="Partition date(s) YYYY-MM-DD.")  # fmt: skip
 @click.option("--include-today", is_flag=True,
               help="Also compact today's (UTC) partitions, still being written.")  # fmt: skip
-def compact(tables: tuple[str, ...], dts: tuple[str, ...], include_today: bool) -> None:
+@uses_local_stack
+def compact(tables: tuple[str, ...], dts: tuple[datetime, ...], include_today: bool) -> None:
     """Compact partitions (default: every partition before today, UTC); one JSON line each."""
     from chalicelib import aws
     from chalicelib.compaction import compact_partition, list_partitions
@@ -27,7 +31,7 @@ def compact(tables: tuple[str, ...], dts: tuple[str, ...], include_today: bool) 
     s3 = aws.client("s3")
     today = datetime.now(UTC).date().isoformat()
     for table in tables or tuple(TABLES):
-        days = list(dts) or [
+        days = [d.date().isoformat() for d in dts] or [
             d for d in list_partitions(s3, settings, table) if include_today or d < today
         ]
         for dt in days:

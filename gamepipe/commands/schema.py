@@ -9,7 +9,7 @@ import click
 
 from chalicelib.contract import event_schema
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCHEMA_PATH = ROOT / "chalicelib" / "contract" / "event_schema.json"
 
 

@@ -8,24 +8,18 @@ from pathlib import Path
 import click
 
 from chalicelib import aws
-from chalicelib.reports import ReportFiles, publish_report, render_report
+from chalicelib.reports import publish_report, render_report
 from chalicelib.settings import Settings
-
-
-def write_local(files: ReportFiles, out: Path) -> Path:
-    """Write every report file into ``out/dt=YYYY-MM-DD/``; return the index.html path."""
-    folder = out / f"dt={files.as_of.isoformat()}"
-    folder.mkdir(parents=True, exist_ok=True)
-    for f in files.files:
-        (folder / f.name).write_bytes(f.body)
-    return folder / "index.html"
+from gamepipe.commands import DAY
+from gamepipe.commands.stack_env import uses_local_stack
+from gamepipe.report_files import write_local
 
 
 @click.command()
 @click.option(
     "--date",
     "day",
-    type=click.DateTime(formats=["%Y-%m-%d"]),
+    type=DAY,
     default=None,
     help="Report date (UTC), default today.",
 )
@@ -41,6 +35,7 @@ def write_local(files: ReportFiles, out: Path) -> Path:
     show_default=True,
     help="Upload to s3://<reports bucket>/reports/dt=YYYY-MM-DD/.",
 )
+@uses_local_stack
 def report(day: datetime | None, out: Path | None, publish: bool) -> None:
     """Render Player Standings, Player Purchases and Guild Membership for a date."""
     settings = Settings.from_env()

@@ -2,100 +2,33 @@
 
 from __future__ import annotations
 
-import itertools
 import json
-import time
-from collections.abc import Iterator
-from concurrent.futures import FIRST_COMPLETED, Future, ThreadPoolExecutor, wait
-from dataclasses import asdict, dataclass
 from datetime import datetime
 from pathlib import Path
-from typing import IO, Any
 
 import click
-import msgspec
 from tqdm import tqdm
 
+from gamepipe.commands.stack_env import attach_local_stack
 from gamepipe.generator.model import DEFAULT_START, parse_weights
-from gamepipe.generator.sender import BatchResult, Target, open_target
-from gamepipe.generator.stream import Generated
+from gamepipe.generator.runner import Summary, run
+from gamepipe.generator.sender import open_target
 from gamepipe.generator.stream import generate as generate_stream
 
 
-@dataclass
-class Summary:
-    """Totals of one run (printed, and written with --summary-json)."""
-
-    target: str
-    sent: int = 0
-    accepted: int = 0
-    rejected: int = 0
-    failed: int = 0
-    invalid_generated: int = 0  # bad events mixed in on purpose (--bad-fraction)
-    resent: int = 0  # repeats of an earlier event_id (--resend-fraction)
-    batches: int = 0
-    seconds: float = 0.0
-
-    @property
-    def events_per_second(self) -> float:
-        """Sent events per wall-clock second."""
-        return self.sent / self.seconds if self.seconds else 0.0
-
-    def to_dict(self) -> dict[str, Any]:
-        """Fields plus the rate, for JSON output."""
-        return {**asdict(self), "events_per_second": round(self.events_per_second, 1)}
-
-    def add(self, r: BatchResult) -> None:
-        """Count one batch's result."""
-        self.sent += r.sent
-        self.accepted += r.accepted
-        self.rejected += r.rejected
-        self.failed += r.failed
-        self.batches += 1
-
-
-def _batches(items: Iterator[Generated], size: int) -> Iterator[list[Generated]]:
-    while batch := list(itertools.islice(items, size)):
-        yield batch
-
-
-def run(
-    target: Target,
-    stream: Iterator[Generated],
-    *,
-    batch_size: int,
-    concurrency: int,
-    truth: IO[bytes] | None,
-    summary: Summary,
-    progress: tqdm | None = None,
-) -> Summary:
-    """Send the stream in batches with up to ``concurrency`` in flight; fill ``summary``."""
-    encoder = msgspec.json.Encoder()
-    started = time.perf_counter()
-    in_flight: set[Future[BatchResult]] = set()
-
-    def collect(done: set[Future[BatchResult]]) -> None:
-        for fut in done:
-            result = fut.result()
-            summary.add(result)
-            if progress is not None:
-                progress.update(result.sent)
-
-    with ThreadPoolExecutor(max_workers=max(1, concurrency)) as pool:
-        for batch in _batches(stream, batch_size):
-            events = [g.event for g in batch]
-            summary.invalid_generated += sum(g.bad_reason is not None for g in batch)
-            summary.resent += sum(g.resend for g in batch)
-            if truth is not None:
-                # One line per event sent, exactly as sent (bad ones and resends too).
-                truth.write(b"".join(encoder.encode(e) + b"\n" for e in events))
-            if len(in_flight) >= concurrency:
-                done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
-                collect(done)
-            in_flight.add(pool.submit(target.send, events))
-        collect(set(wait(in_flight).done))
-    summary.seconds = time.perf_counter() - started
-    return summary
+def _target(given: str | None) -> str:
+    """--target, else the running local stack's API; kinesis:// writes go to the stack too."""
+    if given is not None and not given.startswith("kinesis://"):
+        return given
+    stack = attach_local_stack()
+    if given is not None:
+        return given
+    if stack is None or not stack.get("api_url"):
+        raise click.UsageError(
+            "no --target and no local stack with an API: start one with `gamepipe stack up`, "
+            "or give --target http://host:port"
+        )
+    return str(stack["api_url"])
 
 
 def _parse_start(value: str) -> datetime:
@@ -118,8 +51,9 @@ def _parse_start(value: str) -> datetime:
 @click.option("--concurrency", default=4, show_default=True, help="Batches in flight.")
 @click.option(
     "--target",
-    required=True,
-    help="http://host:port of the API, or kinesis://<stream> to write the stream directly.",
+    default=None,
+    help="http://host:port of the API, or kinesis://<stream> to write the stream directly "
+    "(default: the running local stack's API).",
 )
 @click.option("--bad-fraction", default=0.0, show_default=True, help="Share of invalid events.")
 @click.option("--resend-fraction", default=0.02, show_default=True, help="Share of resends.")
@@ -150,7 +84,7 @@ def generate(
     weights: str,
     batch_size: int,
     concurrency: int,
-    target: str,
+    target: str | None,
     bad_fraction: float,
     resend_fraction: float,
     truth: Path | None,
@@ -161,6 +95,7 @@ def generate(
     summary_json: Path | None,
 ) -> None:
     """Generate plausible game events and send them (deterministic for a seed)."""
+    target = _target(target)
     try:
         parsed_weights = parse_weights(weights)
         sink = open_target(target, keep_alive=keep_alive)

@@ -1,4 +1,8 @@
-"""``gamepipe consume`` (the local Kinesis trigger) and ``gamepipe invoke`` (any function)."""
+"""``gamepipe consume`` (the local Kinesis trigger) and ``gamepipe invoke`` (any function).
+
+Both run the app's Lambda functions in this process (``gamepipe.runtime``), against the
+running local stack when there is one.
+"""
 
 from __future__ import annotations
 
@@ -6,23 +10,24 @@ import json
 import logging
 import threading
 from pathlib import Path
+from typing import Any
 
 import click
 
+from gamepipe.commands.stack_env import attach_local_stack
 from gamepipe.stack import state
 
 
-def _prepare(stage: str) -> object:
-    """Attach to a running ``stack up`` (if any), then load the app with the stage's env."""
+def _prepare(stage: str) -> tuple[Any, dict[str, Any] | None]:
+    """Attach to the running local stack (if any), then load the app with the stage's env."""
     import os
 
     from gamepipe.runtime.lambda_host import load_app
 
-    if state.attach_env():
-        click.echo(f"attached to the local stack in {state.STATE_FILE}", err=True)
+    stack = attach_local_stack()
     endpoint = os.environ.get("AWS_ENDPOINT_URL") or "AWS (no AWS_ENDPOINT_URL set)"
     click.echo(f"endpoint: {endpoint}", err=True)
-    return load_app(stage=stage)
+    return load_app(stage=stage), stack
 
 
 @click.command()
@@ -41,7 +46,7 @@ def _prepare(stage: str) -> object:
     "--checkpoint-dir",
     type=click.Path(path_type=Path),
     default=None,
-    help="Where per-shard checkpoints live (default .gamepipe/checkpoints).",
+    help="Per-shard checkpoints (default: the local stack's, else .gamepipe/checkpoints).",
 )
 def consume(
     mode: str,
@@ -60,12 +65,14 @@ def consume(
     from gamepipe.runtime.schedule import run_schedules
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
-    app = _prepare(stage)
+    app, stack = _prepare(stage)
     settings = Settings.from_env()
+    # the stack's own trigger keeps its checkpoints there: resume where it stopped
+    default_dir = (stack or {}).get("checkpoint_dir") or state.state_dir() / "checkpoints"
     poller = make_poller(
         app,
         settings,
-        checkpoint_dir or state.STATE_DIR / "checkpoints",
+        checkpoint_dir or Path(default_dir),
         function_name=function_name,
         max_retries=max_retries,
         batch_size=batch_size,
@@ -97,7 +104,7 @@ def invoke(name: str, event_json: str, stage: str) -> None:
 
     if event_json.startswith("@"):
         event_json = Path(event_json[1:]).read_text()
-    app = _prepare(stage)
+    app, _ = _prepare(stage)
     if name not in function_names(app):
         raise click.BadParameter(f"{name!r}; functions: {', '.join(function_names(app))}")
     result = invoker(app, name)(json.loads(event_json))

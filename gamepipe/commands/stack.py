@@ -1,17 +1,17 @@
-"""``gamepipe stack up|down|status|env``: a long-running local stack other commands attach to."""
+"""``gamepipe stack up|down|status|env|deploy``: a long-running local stack other commands
+attach to, and the CloudFormation deploy."""
 
 from __future__ import annotations
 
-import os
+import shlex
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import click
 
 from gamepipe.stack import procs, state
-from gamepipe.stack.targets import TARGETS, Target
+from gamepipe.stack.targets import TARGETS
 
 
 @click.group()
@@ -29,49 +29,21 @@ def stack() -> None:
 )
 def up(target: str, shards: int, stage: str, api: bool, consumer: bool) -> None:
     """Start the stack in the background and record it in .gamepipe/stack.json."""
-    from chalicelib import aws
-    from chalicelib.settings import Settings
-    from gamepipe.runtime.lambda_host import stage_environment
-    from gamepipe.stack.api import start_api
-    from gamepipe.stack.resources import create_resources
+    from gamepipe.stack.launch import launch
 
-    current = state.load()
-    if state.running(current):
+    if state.running(state.load()):
         raise click.ClickException("a stack is already up (gamepipe stack status / down)")
-    run_dir = state.STATE_DIR / "stack"
-    tgt = Target(name=target, state_dir=run_dir)
-    info: dict[str, Any] = {"target": target, "stage": stage, "state_dir": str(run_dir)}
+    stack = launch(target, state.state_dir() / "stack", stage=stage, shards=shards, api=api)
     try:
-        env = tgt.start()
-        os.environ.update(env)
-        os.environ.update(stage_environment(stage=stage))
-        aws.reset()
-        created = create_resources(Settings.from_env(), shards=shards)
-        info.update(resources=created)
-        if api:
-            api_proc, url = start_api(env, run_dir, stage=stage)
-            tgt._own("api", api_proc, int(url.rsplit(":", 1)[1]))
-            info["api_url"] = url
         if consumer:
-            proc = procs.spawn(
-                [sys.executable, "-m", "gamepipe.cli", "consume", "--follow", "--stage", stage],
-                env={**os.environ, **env},
-                log_path=run_dir / "logs" / "consumer.log",
-            )
-            tgt._own("consumer", proc, 0)
+            stack.spawn_consumer(state.state_dir() / "checkpoints")
+        stack.save()
     except BaseException:
-        tgt.stop()
+        stack.stop()
         raise
-    info.update(
-        env=env,
-        pids=dict(tgt.pids),
-        order=list(tgt.pids),
-        ports=dict(tgt.ports),
-        started_at=time.time(),
-    )
-    state.save(info)
-    click.echo(f"stack up ({target}); state in {state.STATE_FILE}")
-    _print_status(info)
+    click.echo(f"stack up ({target}); state in {state.state_file()}")
+    click.echo("gamepipe query/report/compact/consume/invoke/generate now use it")
+    _print_status(stack.record())
 
 
 @stack.command()
@@ -88,7 +60,7 @@ def down() -> None:
         if procs.alive(pid):
             procs.stop_pid(pid)
             click.echo(f"stopped {name} (pid {pid})")
-    state.STATE_FILE.unlink(missing_ok=True)
+    state.state_file().unlink(missing_ok=True)
 
 
 @stack.command()
@@ -105,14 +77,14 @@ def status() -> None:
 
 @stack.command(name="env")
 def env_cmd() -> None:
-    """Print `export` lines for the running stack: eval "$(gamepipe stack env)"."""
+    """Print `export` lines for the running stack (for other tools; gamepipe finds it itself)."""
     info = state.load()
     if not info:
         raise click.ClickException("no stack (gamepipe stack up)")
     for key, value in sorted(info.get("env", {}).items()):
-        click.echo(f"export {key}={value}")
+        click.echo(f"export {key}={shlex.quote(value)}")
     if info.get("api_url"):
-        click.echo(f"export GAMEPIPE_API_URL={info['api_url']}")
+        click.echo(f"export GAMEPIPE_API_URL={shlex.quote(info['api_url'])}")
 
 
 def _print_status(info: dict[str, Any]) -> None:
