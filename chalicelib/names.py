@@ -50,7 +50,7 @@ class ResourceNames:
 def resource_names(
     stage: str, account: str | None = None, region: str | None = None
 ) -> ResourceNames:
-    """Names of ``stage``'s resources; buckets end in ``-<account>-<region>`` when both are given."""
+    """Names of ``stage``'s resources; buckets end in ``-<account>-<region>`` if both given."""
     if not _STAGE.match(stage):
         raise ValueError(f"stage {stage!r}: use 1-16 lower-case letters, digits and hyphens")
     base = f"{APP}-{stage}"

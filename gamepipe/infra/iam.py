@@ -83,21 +83,22 @@ class StackModel:
         if res is None:
             raise UnresolvableError(f"Ref {name}: no such parameter or resource")
         if res["Type"] == "AWS::SQS::Queue":
-            return f"https://sqs.{self.region}.amazonaws.com/{self.account}/{self.physical_name(name)}"
+            return (
+                f"https://sqs.{self.region}.amazonaws.com/{self.account}/{self.physical_name(name)}"
+            )
         return self.physical_name(name)
 
     def get_att(self, logical: str, attr: str) -> str:
         """``{"Fn::GetAtt": [logical, attr]}`` (Arn of the resource types we use)."""
         kind = self.template["Resources"][logical]["Type"]
         name = self.physical_name(logical)
+        where = f"{self.region}:{self.account}"
         arns = {
-            "AWS::Kinesis::Stream": f"arn:{PARTITION}:kinesis:{self.region}:{self.account}:stream/{name}",
+            "AWS::Kinesis::Stream": f"arn:{PARTITION}:kinesis:{where}:stream/{name}",
             "AWS::S3::Bucket": f"arn:{PARTITION}:s3:::{name}",
-            "AWS::SQS::Queue": f"arn:{PARTITION}:sqs:{self.region}:{self.account}:{name}",
+            "AWS::SQS::Queue": f"arn:{PARTITION}:sqs:{where}:{name}",
             "AWS::IAM::Role": f"arn:{PARTITION}:iam::{self.account}:role/{name}",
-            "AWS::Serverless::Function": (
-                f"arn:{PARTITION}:lambda:{self.region}:{self.account}:function:{name}"
-            ),
+            "AWS::Serverless::Function": f"arn:{PARTITION}:lambda:{where}:function:{name}",
         }
         if attr != "Arn" or kind not in arns:
             raise UnresolvableError(f"GetAtt {logical}.{attr} ({kind})")
@@ -110,7 +111,7 @@ class StackModel:
         if not isinstance(node, dict):
             return node
         if len(node) == 1:
-            (key, value), = node.items()
+            ((key, value),) = node.items()
             if key == "Ref":
                 return self.ref(value)
             if key == "Fn::GetAtt":
@@ -206,7 +207,9 @@ def call_resources(call: dict[str, Any], account: str, region: str) -> list[tupl
     if service == "glue":
         base = f"arn:{PARTITION}:glue:{region}:{account}"
         found = [(f"glue:{op}", f"{base}:catalog")]
-        db = p.get("DatabaseName") or (p.get("DatabaseInput.Name") if op == "CreateDatabase" else None)
+        db = p.get("DatabaseName") or (
+            p.get("DatabaseInput.Name") if op == "CreateDatabase" else None
+        )
         if op in ("GetDatabase",) and not db:
             db = p.get("Name")
         if db:
@@ -221,7 +224,9 @@ def call_resources(call: dict[str, Any], account: str, region: str) -> list[tupl
         return found
     if service == "athena":
         workgroup = p.get("WorkGroup") or p.get("Name") or "primary"
-        return [(f"athena:{op}", f"arn:{PARTITION}:athena:{region}:{account}:workgroup/{workgroup}")]
+        return [
+            (f"athena:{op}", f"arn:{PARTITION}:athena:{region}:{account}:workgroup/{workgroup}")
+        ]
     if service == "sqs":
         name = p.get("QueueUrl", "").rstrip("/").rsplit("/", 1)[-1]
         return [(f"sqs:{op}", f"arn:{PARTITION}:sqs:{region}:{account}:{name}")]

@@ -85,7 +85,9 @@ class Sandbox:
     endpoint: str
 
     @classmethod
-    def prepare(cls, package: Package, work: Path, endpoint: str, *, cache: Path = CACHE) -> Sandbox:
+    def prepare(
+        cls, package: Package, work: Path, endpoint: str, *, cache: Path = CACHE
+    ) -> Sandbox:
         """Unzip the package under ``work`` and install the layer and runtime stand-ins."""
         template = package.template()
         python = runtime_python(template)
@@ -115,7 +117,9 @@ class Sandbox:
     def sys_path(self, function: str, task_dir: Path | None = None) -> list[str]:
         """Lambda's order: the task root, then the function's layers, then the runtime."""
         props = self.model.template["Resources"][function]["Properties"]
-        layers = [self.layer_dir for ref in props.get("Layers", []) if ref == {"Ref": LAYER_PARAMETER}]
+        layers = [
+            self.layer_dir for ref in props.get("Layers", []) if ref == {"Ref": LAYER_PARAMETER}
+        ]
         if len(layers) != len(props.get("Layers", [])):
             raise SandboxError(f"{function}: a layer the sandbox has no stand-in for")
         return [str(task_dir or self.task_dir), *map(str, layers), str(self.runtime_dir)]
@@ -187,7 +191,9 @@ class Sandbox:
         the Kinesis mapping's reads and failure destination, Athena's reads and writes."""
         props = self.model.template["Resources"][function]["Properties"]
         m = self.model
-        group = f"arn:aws:logs:{m.region}:{m.account}:log-group:/aws/lambda/{m.physical_name(function)}"
+        group = (
+            f"arn:aws:logs:{m.region}:{m.account}:log-group:/aws/lambda/{m.physical_name(function)}"
+        )
         found = [
             {"service": "logs", "operation": op, "params": {"Resource": f"{group}:log-stream:s"}}
             for op in ("CreateLogStream", "PutLogEvents")
@@ -226,8 +232,11 @@ class Sandbox:
         out_bucket, _, out_prefix = output.removeprefix("s3://").partition("/")
         db, lake = env["GAMEPIPE_GLUE_DATABASE"], env["GAMEPIPE_DATA_BUCKET"]
         calls = [
-            {"service": "s3", "operation": op, "params": {"Bucket": out_bucket,
-                                                         "Key": f"{out_prefix}q.csv"}}
+            {
+                "service": "s3",
+                "operation": op,
+                "params": {"Bucket": out_bucket, "Key": f"{out_prefix}q.csv"},
+            }
             for op in ("PutObject", "GetObject")
         ] + [{"service": "s3", "operation": "GetBucketLocation", "params": {"Bucket": out_bucket}}]
         for table in TABLES:

@@ -57,7 +57,9 @@ def install_recorder(calls):
             if isinstance(params.get(nested), dict) and "Name" in params[nested]:
                 entry["params"][f"{nested}.Name"] = params[nested]["Name"]
         if model.name == "DeleteObjects":
-            entry["params"]["Keys"] = [o["Key"] for o in params.get("Delete", {}).get("Objects", [])]
+            entry["params"]["Keys"] = [
+                o["Key"] for o in params.get("Delete", {}).get("Objects", [])
+            ]
         qid = params.get("QueryExecutionId")
         if qid in query_workgroups and "WorkGroup" not in entry["params"]:
             entry["params"]["WorkGroup"] = query_workgroups[qid]

@@ -35,7 +35,9 @@ def _sub(text: str) -> dict[str, str]:
 
 
 def _arn(service: str, resource: str) -> dict[str, str]:
-    return _sub(f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
+    return _sub(
+        f"arn:${{AWS::Partition}}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}"
+    )
 
 
 def _allow(actions: list[str], resources: list[Any]) -> dict[str, Any]:
@@ -59,24 +61,47 @@ def policies(names: ResourceNames, data_prefix: str, deadletter_prefix: str) -> 
     lake = _bucket("DataBucket", data_prefix)
     report_reader = [
         _allow(
-            [f"athena:{a}" for a in ("StartQueryExecution", "GetQueryExecution",
-                                     "GetQueryResults", "StopQueryExecution", "GetWorkGroup")],
+            [
+                f"athena:{a}"
+                for a in (
+                    "StartQueryExecution",
+                    "GetQueryExecution",
+                    "GetQueryResults",
+                    "StopQueryExecution",
+                    "GetWorkGroup",
+                )
+            ],
             [_arn("athena", "workgroup/${AthenaWorkGroup}")],
-        ),  # fmt: skip
+        ),
         _allow(
-            [f"glue:{a}" for a in ("GetDatabase", "GetTable", "GetTables", "GetPartition",
-                                   "GetPartitions", "BatchGetPartition")],
+            [
+                f"glue:{a}"
+                for a in (
+                    "GetDatabase",
+                    "GetTable",
+                    "GetTables",
+                    "GetPartition",
+                    "GetPartitions",
+                    "BatchGetPartition",
+                )
+            ],
             _glue_resources(names),
-        ),  # fmt: skip
+        ),
         _allow(["s3:GetObject"], [lake]),
-        _allow(["s3:ListBucket", "s3:GetBucketLocation"],
-               [_bucket("DataBucket"), _bucket("ReportsBucket")]),  # fmt: skip
+        _allow(
+            ["s3:ListBucket", "s3:GetBucketLocation"],
+            [_bucket("DataBucket"), _bucket("ReportsBucket")],
+        ),
         # Athena writes the results with the caller's permissions; the report reads them back.
         _allow(
-            ["s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload",
-             "s3:ListMultipartUploadParts"],
+            [
+                "s3:GetObject",
+                "s3:PutObject",
+                "s3:AbortMultipartUpload",
+                "s3:ListMultipartUploadParts",
+            ],
             [_bucket("ReportsBucket", ATHENA_RESULTS_PREFIX)],
-        ),  # fmt: skip
+        ),
         _allow(["s3:PutObject"], [_bucket("ReportsBucket", REPORTS_PREFIX)]),
     ]
     return {
@@ -84,19 +109,39 @@ def policies(names: ResourceNames, data_prefix: str, deadletter_prefix: str) -> 
         "ConsumeEvents": [
             # The event source mapping reads the stream with the function's role.
             _allow(
-                [f"kinesis:{a}" for a in ("DescribeStream", "DescribeStreamSummary",
-                                          "GetRecords", "GetShardIterator", "ListShards",
-                                          "SubscribeToShard")],
+                [
+                    f"kinesis:{a}"
+                    for a in (
+                        "DescribeStream",
+                        "DescribeStreamSummary",
+                        "GetRecords",
+                        "GetShardIterator",
+                        "ListShards",
+                        "SubscribeToShard",
+                    )
+                ],
                 [stream],
-            ),  # fmt: skip
-            _allow(["s3:PutObject", "s3:DeleteObject"],
-                   [lake, _bucket("DataBucket", deadletter_prefix)]),  # fmt: skip
+            ),
             _allow(
-                [f"glue:{a}" for a in ("GetDatabase", "CreateDatabase", "GetTable",
-                                       "CreateTable", "UpdateTable", "GetPartitions",
-                                       "BatchCreatePartition", "CreatePartition")],
+                ["s3:PutObject", "s3:DeleteObject"],
+                [lake, _bucket("DataBucket", deadletter_prefix)],
+            ),
+            _allow(
+                [
+                    f"glue:{a}"
+                    for a in (
+                        "GetDatabase",
+                        "CreateDatabase",
+                        "GetTable",
+                        "CreateTable",
+                        "UpdateTable",
+                        "GetPartitions",
+                        "BatchCreatePartition",
+                        "CreatePartition",
+                    )
+                ],
                 _glue_resources(names),
-            ),  # fmt: skip
+            ),
             # The mapping's on-failure destination, sent with the function's role.
             _allow(["sqs:SendMessage"], [{"Fn::GetAtt": ["ConsumerFailures", "Arn"]}]),
         ],
@@ -263,9 +308,11 @@ def merge_template(
         resources[function] = {"Properties": props}
         resources[f"{function}Logs"] = {
             "Type": "AWS::Logs::LogGroup",
-            "Properties": {"LogGroupName": _sub(f"/aws/lambda/${{{function}}}"),
-                           "RetentionInDays": 30},
-        }  # fmt: skip
+            "Properties": {
+                "LogGroupName": _sub(f"/aws/lambda/${{{function}}}"),
+                "RetentionInDays": 30,
+            },
+        }
     resources["ConsumeEvents"]["Properties"]["Events"] = {
         "ConsumeEventsKinesisEventSource": {
             "Properties": {

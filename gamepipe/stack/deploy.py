@@ -1,51 +1,77 @@
-"""CloudFormation path: ``chalice package`` + ``infrastructure/merge.json`` -> a deployed stack.
+"""CloudFormation path: ``make package`` output (gamepipe/infra/package.py) -> a deployed stack.
 
 Full deploy (AWS): SAM template with the functions, the API and the data plane. On
 LocalStack without Docker, Lambda cannot run (its only executor is Docker), so there the
 useful part is ``resources_only``: the data plane (stream, buckets, failure queue) through
-LocalStack's CloudFormation; Glue is skipped there (501 in LocalStack's free tier).
+LocalStack's CloudFormation; Glue and Athena are skipped there (501 in LocalStack's free
+tier). ``stack_env`` turns a deployed stack's outputs into the CLI's environment.
 """
 
 from __future__ import annotations
 
 import json
-import subprocess
 import time
 from pathlib import Path
 from typing import Any
 
 from botocore.exceptions import ClientError
 
-from gamepipe.stack.api import chalice_executable
+from gamepipe.infra import package as packager
 
 ROOT = Path(__file__).resolve().parents[2]
-MERGE_TEMPLATE = ROOT / "infrastructure" / "merge.json"
 DATA_PLANE_TYPES = (
     "AWS::Kinesis::Stream",
     "AWS::S3::Bucket",
     "AWS::SQS::Queue",
     "AWS::Glue::Database",
+    "AWS::Athena::WorkGroup",
 )
+# Stack outputs -> the variables the CLI reads (chalicelib/settings.py).
+OUTPUT_ENV = {
+    "Stage": "GAMEPIPE_STAGE",
+    "StreamName": "GAMEPIPE_STREAM_NAME",
+    "DataBucketName": "GAMEPIPE_DATA_BUCKET",
+    "ReportsBucketName": "GAMEPIPE_REPORTS_BUCKET",
+    "GlueDatabaseName": "GAMEPIPE_GLUE_DATABASE",
+    "AthenaWorkGroupName": "GAMEPIPE_ATHENA_WORKGROUP",
+    "AccountId": "GAMEPIPE_BUCKET_OWNER",
+    "EndpointURL": "GAMEPIPE_API_URL",
+}
 
 
-def package(stage: str, out_dir: Path, *, merge_template: Path = MERGE_TEMPLATE) -> Path:
-    """Run ``chalice package --merge-template``; return the path of the SAM template."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    subprocess.run(
-        [
-            chalice_executable(),
-            "package",
-            "--stage",
-            stage,
-            "--merge-template",
-            str(merge_template),
-            str(out_dir),
-        ],
-        cwd=ROOT,
-        check=True,
-        capture_output=True,
-    )
-    return out_dir / "sam.json"
+def package(stage: str, out_dir: Path) -> Path:
+    """``make package`` into ``out_dir``; return the path of the merged SAM template."""
+    return packager.package(stage, out_dir).template_path
+
+
+def stack_name(stage: str) -> str:
+    """The CloudFormation stack of a stage (chalicelib/names.py)."""
+    from chalicelib.names import resource_names
+
+    return resource_names(stage).stack
+
+
+def stack_outputs(cfn: Any, name: str) -> dict[str, str]:
+    """A deployed stack's outputs; a clear error when it does not exist."""
+    try:
+        stack = cfn.describe_stacks(StackName=name)["Stacks"][0]
+    except ClientError as exc:
+        raise LookupError(f"no CloudFormation stack {name!r} here ({exc})") from exc
+    return {o["OutputKey"]: o["OutputValue"] for o in stack.get("Outputs", [])}
+
+
+def stack_env(cfn: Any, stage: str, region: str) -> dict[str, str]:
+    """The environment that points the CLI at a deployed stage (its outputs, Athena, region)."""
+    outputs = stack_outputs(cfn, stack_name(stage))
+    env = {var: outputs[key] for key, var in OUTPUT_ENV.items() if key in outputs}
+    missing = [k for k in ("StreamName", "DataBucketName", "GlueDatabaseName") if k not in outputs]
+    if missing:
+        raise LookupError(f"stack {stack_name(stage)} has no outputs {missing}")
+    if "GAMEPIPE_API_URL" in env:
+        env["GAMEPIPE_API_URL"] = env["GAMEPIPE_API_URL"].rstrip("/")
+    env.setdefault("GAMEPIPE_STAGE", stage)
+    env.update(GAMEPIPE_QUERY_ENGINE="athena", AWS_DEFAULT_REGION=region)
+    return env
 
 
 def _refs(node: Any) -> set[str]:

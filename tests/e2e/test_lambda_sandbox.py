@@ -58,7 +58,9 @@ def sandbox(packaged: Package, tmp_path_factory: pytest.TempPathFactory) -> Iter
 
 def _events(count: int, first: int) -> list[dict[str, Any]]:
     """Valid events of every type (the contract's examples) on DAY, with fresh ids."""
-    samples = [json.loads(p.read_text()) for p in sorted((ROOT / "tests/events/valid").glob("*.json"))]
+    samples = [
+        json.loads(p.read_text()) for p in sorted((ROOT / "tests/events/valid").glob("*.json"))
+    ]
     out = []
     for i in range(count):
         event = dict(samples[i % len(samples)])
@@ -135,7 +137,9 @@ def _assert_allowed(sandbox: Sandbox, outcome: Outcome) -> None:
 
 def _lake_objects(sandbox: Sandbox, prefix: str) -> list[str]:
     bucket = sandbox.model.physical_name("DataBucket")
-    pages = boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    pages = (
+        boto3.client("s3").get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix)
+    )
     return [o["Key"] for page in pages for o in page.get("Contents", [])]
 
 
@@ -156,6 +160,7 @@ def _column(name: str, kind: str) -> dict[str, Any]:
 
 def _queue_report_results(sandbox: Sandbox) -> None:
     """Answers for the three report queries, in the order the report runs them (see module doc)."""
+
     def result(columns: list[tuple[str, str]], rows: list[list[Any]]) -> dict[str, Any]:
         header = [name for name, _ in columns]
         return {
@@ -190,13 +195,9 @@ def pipeline(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> dict
     for n, event in enumerate(_kinesis_events(sandbox)):
         done[f"ConsumeEvents#{n}"] = _run(sandbox, work / f"c{n}", "ConsumeEvents", event)
     done["lake_before_compaction"] = _lake_objects(sandbox, f"tables/events/dt={DAY}/")  # type: ignore[assignment]
-    done["CompactLake"] = _run(
-        sandbox, work, "CompactLake", _scheduled(f"{NEXT_DAY}T00:30:00Z")
-    )
+    done["CompactLake"] = _run(sandbox, work, "CompactLake", _scheduled(f"{NEXT_DAY}T00:30:00Z"))
     _queue_report_results(sandbox)
-    done["DailyReport"] = _run(
-        sandbox, work, "DailyReport", _scheduled(f"{NEXT_DAY}T00:15:00Z")
-    )
+    done["DailyReport"] = _run(sandbox, work, "DailyReport", _scheduled(f"{NEXT_DAY}T00:15:00Z"))
     _queue_report_results(sandbox)
     done["ReportNow"] = _run(sandbox, work, "ReportNow", {"date": DAY})
     return done
@@ -212,7 +213,9 @@ def test_api_handler_runs_without_the_layer_and_puts_to_the_stream(
         outcome = pipeline[f"APIHandler#{n}"]
         assert outcome.result["statusCode"] == 200, outcome.result
         assert json.loads(outcome.result["body"])["accepted"] == 13
-        assert {(c["service"], c["operation"]) for c in outcome.calls} == {("kinesis", "PutRecords")}
+        assert {(c["service"], c["operation"]) for c in outcome.calls} == {
+            ("kinesis", "PutRecords")
+        }
         _assert_allowed(sandbox, outcome)
 
 
@@ -231,7 +234,9 @@ def test_consumer_writes_rows_and_glue_partitions(
     db = sandbox.model.physical_name("GlueDatabase")
     glue = boto3.client("glue")
     for table in ("events", "purchase_events", "guild_events", "character_events"):
-        values = [p["Values"] for p in glue.get_partitions(DatabaseName=db, TableName=table)["Partitions"]]
+        values = [
+            p["Values"] for p in glue.get_partitions(DatabaseName=db, TableName=table)["Partitions"]
+        ]
         assert [DAY] in values, table
 
 
@@ -268,7 +273,9 @@ def test_report_functions_query_render_and_publish(
     _assert_allowed(sandbox, outcome)
 
 
-@pytest.mark.xfail(strict=True, reason="moto's Athena runs no SQL until the local Athena emulator lands")
+@pytest.mark.xfail(
+    strict=True, reason="moto's Athena runs no SQL until the local Athena emulator lands"
+)
 def test_reports_count_the_lake_rows(sandbox: Sandbox, pipeline: dict[str, Outcome]) -> None:
     # THEN the report's purchase rows are those of the lake (needs Athena to run the SQL)
     purchases = pipeline["ReportNow"].result["row_counts"]["player_purchases"]
@@ -278,10 +285,11 @@ def test_reports_count_the_lake_rows(sandbox: Sandbox, pipeline: dict[str, Outco
 
 def test_every_shipped_module_imports_with_the_layer(sandbox: Sandbox, tmp_path: Path) -> None:
     # GIVEN every Python module in the package
-    modules = sorted(
-        str(p.relative_to(sandbox.task_dir).with_suffix("")).replace("/", ".").removesuffix(".__init__")
-        for p in (sandbox.task_dir / "chalicelib").rglob("*.py")
-    ) + ["app"]
+    paths = [
+        p.relative_to(sandbox.task_dir) for p in (sandbox.task_dir / "chalicelib").rglob("*.py")
+    ]
+    names = sorted(".".join(p.with_suffix("").parts).removesuffix(".__init__") for p in paths)
+    modules = ["app", *names]
     # WHEN each is imported in the sandbox of a layered function
     outcome = sandbox.invoke("ReportNow", None, tmp_path, imports=modules)
     # THEN none fails, except the local engine's modules another change moves out of chalicelib
