@@ -40,6 +40,7 @@ class ResourceNames:
     glue_database: str
     failure_queue: str
     athena_workgroup: str
+    artifacts_bucket: str  # where `make deploy` uploads deployment.zip (outside the stack)
 
     def env(self) -> dict[str, str]:
         """The names as the GAMEPIPE_* variables a function reads."""
@@ -65,4 +66,5 @@ def resource_names(
         glue_database=base.replace("-", "_"),
         failure_queue=f"{base}-consumer-failures",
         athena_workgroup=base,
+        artifacts_bucket=f"{base}-artifacts{suffix}",
     )

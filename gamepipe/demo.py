@@ -173,18 +173,30 @@ def run_demo(opts: DemoOptions) -> DemoResult:
     try:
         with _step(result, f"start target {opts.target}"):
             env = target.start()
+            deployed = opts.target == "aws"
+            if deployed:  # the deployed stack's own resources and API, from its outputs
+                from gamepipe.stack.deploy import deployed_env
+
+                env = deployed_env(opts.stage)
             os.environ.update(env)
-            os.environ.update(stage_environment(stage=opts.stage))
+            if not deployed:
+                os.environ.update(stage_environment(stage=opts.stage))
             aws.reset()
             settings = Settings.from_env()
-        with _step(result, "create resources"):
-            created = create_resources(settings, shards=opts.shards)
-        with _step(result, "start chalice local"):
-            api_proc, url = start_api(env, run_dir, stage=opts.stage)
-            target._own("api", api_proc, int(url.rsplit(":", 1)[1]))
-        app = load_app(stage=opts.stage)
-        poller = make_poller(app, settings, run_dir / "checkpoints")
-        poller.invoke = with_log(poller.invoke, run_dir / "logs" / "consume_events.log")
+        if deployed:
+            from gamepipe.stack.deploy import DeployedPoller, deployed_resources
+
+            created, url = deployed_resources(settings), env["GAMEPIPE_API_URL"]
+            poller: Any = DeployedPoller(settings, run_dir / "generator-summary.json")
+        else:
+            with _step(result, "create resources"):
+                created = create_resources(settings, shards=opts.shards)
+            with _step(result, "start chalice local"):
+                api_proc, url = start_api(env, run_dir, stage=opts.stage)
+                target._own("api", api_proc, int(url.rsplit(":", 1)[1]))
+            app = load_app(stage=opts.stage)
+            poller = make_poller(app, settings, run_dir / "checkpoints")
+            poller.invoke = with_log(poller.invoke, run_dir / "logs" / "consume_events.log")
         with _step(result, "generate + ingest over HTTP (consumer running)"):
             # the trigger runs while the generator sends, as Lambda would
             stop = threading.Event()

@@ -104,8 +104,21 @@ def status() -> None:
 
 
 @stack.command(name="env")
-def env_cmd() -> None:
-    """Print `export` lines for the running stack: eval "$(gamepipe stack env)"."""
+@click.option(
+    "--target",
+    type=click.Choice(["local", "aws"]),
+    default="local",
+    show_default=True,
+    help="local: the running local stack; aws: a deployed stack's CloudFormation outputs.",
+)
+@click.option("--stage", default="dev", show_default=True, help="Deployed stage (--target aws).")
+def env_cmd(target: str, stage: str) -> None:
+    """Print `export` lines for a stack: eval "$(gamepipe stack env [--target aws])"."""
+    if target == "aws":
+        from gamepipe.stack.deploy import print_stack_env
+
+        print_stack_env(stage)
+        return
     info = state.load()
     if not info:
         raise click.ClickException("no stack (gamepipe stack up)")
@@ -137,7 +150,9 @@ def _print_status(info: dict[str, Any]) -> None:
     "--skip-type", multiple=True, help="Resource type to leave out, e.g. AWS::Glue::Database."
 )
 @click.option(
-    "--artifacts-bucket", default=None, help="S3 bucket for deployment.zip (full deploy)."
+    "--artifacts-bucket",
+    default=None,
+    help="S3 bucket for deployment.zip (default: gamepipe-STAGE-artifacts-ACCOUNT-REGION).",
 )
 @click.option(
     "--dry-run", is_flag=True, help="Write the template to build/infrastructure and stop."
@@ -156,8 +171,9 @@ def deploy(
     from chalicelib import aws
     from gamepipe.stack import deploy as dep
 
-    out_dir = dep.ROOT / "build" / "infrastructure" / stage
-    template = json.loads(dep.package(stage, out_dir).read_text())
+    out_dir = dep.ROOT / "build" / "package" / stage
+    region = aws.session().region_name or "us-east-1"
+    template = json.loads(dep.package(stage, out_dir, region).read_text())
     if resources_only:
         template = dep.resources_only(template, skip_type)
     (out_dir / "template.json").write_text(json.dumps(template, indent=2))
@@ -165,11 +181,12 @@ def deploy(
     if dry_run:
         return
     if not resources_only:
-        if not artifacts_bucket:
-            raise click.UsageError("--artifacts-bucket is needed to upload the Lambda code")
-        dep.upload_code(template, out_dir, aws.client("s3"), artifacts_bucket)
+        bucket = artifacts_bucket or dep.artifacts_bucket(
+            aws.client("s3"), aws.client("sts"), stage, region
+        )
+        dep.upload_code(template, out_dir, aws.client("s3"), bucket)
     outputs = dep.deploy_stack(
-        aws.client("cloudformation"), stack_name or f"gamepipe-{stage}", template
+        aws.client("cloudformation"), stack_name or dep.stack_name(stage), template
     )
     for key, value in sorted(outputs.items()):
         click.echo(f"{key}: {value}")

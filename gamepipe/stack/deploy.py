@@ -39,9 +39,9 @@ OUTPUT_ENV = {
 }
 
 
-def package(stage: str, out_dir: Path) -> Path:
+def package(stage: str, out_dir: Path, region: str | None = None) -> Path:
     """``make package`` into ``out_dir``; return the path of the merged SAM template."""
-    return packager.package(stage, out_dir).template_path
+    return packager.package(stage, out_dir, region=region).template_path
 
 
 def stack_name(stage: str) -> str:
@@ -64,7 +64,7 @@ def stack_env(cfn: Any, stage: str, region: str) -> dict[str, str]:
     """The environment that points the CLI at a deployed stage (its outputs, Athena, region)."""
     outputs = stack_outputs(cfn, stack_name(stage))
     env = {var: outputs[key] for key, var in OUTPUT_ENV.items() if key in outputs}
-    missing = [k for k in ("StreamName", "DataBucketName", "GlueDatabaseName") if k not in outputs]
+    missing = [k for k in ("StreamName", "DataBucketName") if k not in outputs]
     if missing:
         raise LookupError(f"stack {stack_name(stage)} has no outputs {missing}")
     if "GAMEPIPE_API_URL" in env:
@@ -116,6 +116,19 @@ def resources_only(template: dict[str, Any], skip_types: tuple[str, ...] = ()) -
     }
 
 
+def artifacts_bucket(s3: Any, sts: Any, stage: str, region: str) -> str:
+    """The stage's bucket for deployment.zip (``gamepipe-<stage>-artifacts-<account>-<region>``),
+    created when missing; an error if another account owns the name."""
+    from chalicelib.names import resource_names
+    from gamepipe.stack.resources import ensure_bucket
+
+    account = sts.get_caller_identity()["Account"]
+    name = resource_names(stage, account, region).artifacts_bucket
+    ensure_bucket(s3, name, region)
+    s3.head_bucket(Bucket=name, ExpectedBucketOwner=account)
+    return name
+
+
 def upload_code(template: dict[str, Any], package_dir: Path, s3: Any, bucket: str) -> None:
     """Upload deployment.zip and point every function's CodeUri at it (what `sam package` does)."""
     zip_path = package_dir / "deployment.zip"
@@ -160,3 +173,80 @@ def deploy_stack(
         if time.monotonic() > deadline:
             raise TimeoutError(f"stack {stack_name} still {status}")
         time.sleep(1.0)
+
+
+def print_stack_env(stage: str) -> None:
+    """``gamepipe stack env --target aws``: export lines from the deployed stack's outputs."""
+    import shlex
+
+    import click
+
+    from chalicelib import aws
+
+    region = aws.session().region_name
+    if not region:
+        raise click.ClickException("no AWS region: set AWS_DEFAULT_REGION or AWS_PROFILE")
+    try:
+        env = stack_env(aws.client("cloudformation"), stage, region)
+    except LookupError as exc:
+        raise click.ClickException(f"{exc}; deploy it first: make deploy STAGE={stage}") from exc
+    for key, value in sorted(env.items()):
+        click.echo(f"export {key}={shlex.quote(value)}")
+
+
+def deployed_env(stage: str) -> dict[str, str]:
+    """``demo --target aws``: the deployed stage's environment (exits with a hint if absent)."""
+    import click
+
+    from chalicelib import aws
+
+    region = aws.session().region_name
+    if not region:
+        raise click.ClickException("no AWS region: set AWS_DEFAULT_REGION or AWS_PROFILE")
+    try:
+        return stack_env(aws.client("cloudformation"), stage, region)
+    except LookupError as exc:
+        raise click.ClickException(f"{exc}; deploy it first: make deploy STAGE={stage}") from exc
+
+
+def deployed_resources(settings: Any) -> dict[str, Any]:
+    """What the demo reports of a deployed stack's resources (it creates none)."""
+    from chalicelib import aws
+
+    arn = aws.client("kinesis").describe_stream_summary(StreamName=settings.stream_name)
+    return {
+        "stream_arn": arn["StreamDescriptionSummary"]["StreamARN"],
+        "buckets": [settings.data_bucket, settings.reports_bucket],
+        "glue_database": settings.glue_database,
+        "glue_tables": [],
+    }
+
+
+class DeployedPoller:
+    """Stands in for the local Kinesis trigger when the deployed consumer Lambda consumes:
+    ``drain`` waits until the lake holds every event the API accepted (asked via Athena)."""
+
+    def __init__(self, settings: Any, generator_summary: Path, interval: float = 10.0) -> None:
+        self.settings = settings
+        self.summary = generator_summary
+        self.interval = interval
+
+    def follow(self, stop: Any = None) -> None:
+        """Nothing to run locally: the deployed event source mapping delivers the records."""
+
+    def drain(self, timeout: float = 300.0) -> Any:
+        """Wait for the deployed consumer to have written every accepted event."""
+        from chalicelib.query import run_query
+        from gamepipe.runtime.kinesis_poller import PollStats
+
+        accepted = json.loads(self.summary.read_text()).get("accepted", 0)
+        sql = "SELECT count(DISTINCT event_id) AS n FROM events"
+        deadline = time.monotonic() + timeout
+        while True:
+            rows = run_query(sql, settings=self.settings).to_pylist()
+            seen = int(rows[0]["n"]) if rows else 0
+            if seen >= accepted:
+                return PollStats(records_delivered=seen)
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"the deployed consumer wrote {seen} of {accepted} events")
+            time.sleep(self.interval)
