@@ -135,7 +135,7 @@ deploy: $(STAMP) ## Package and deploy STAGE to AWS with your credentials (stack
 	$(BIN)/gamepipe stack deploy --stage $(STAGE)
 
 deploy-localstack: $(STAMP) localstack-install ## CloudFormation data plane on a throwaway LocalStack
-	$(LOCAL_AWS) SKIP_INIT=1 localstack/run.sh run $(LOCALSTACK_PORT) -- infrastructure/deploy.sh --resources-only --skip-type AWS::Glue::Database
+	$(LOCAL_AWS) SKIP_INIT=1 localstack/run.sh run $(LOCALSTACK_PORT) -- infrastructure/deploy.sh --stage $(STAGE) --resources-only --skip-type AWS::Glue::Database --skip-type AWS::Athena::WorkGroup
 
 ##@ Speed and cost
 bench: $(STAMP) $(NATIVE) ## Quick benchmark suite (CI-sized), writes BENCHMARKS.md

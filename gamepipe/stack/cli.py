@@ -175,7 +175,7 @@ def deploy(
     region = aws.session().region_name or "us-east-1"
     template = json.loads(dep.package(stage, out_dir, region).read_text())
     if resources_only:
-        template = dep.resources_only(template, skip_type)
+        template = dep.resources_only(template, skip_type, roles=True)
     (out_dir / "template.json").write_text(json.dumps(template, indent=2))
     click.echo(f"template: {out_dir / 'template.json'}")
     if dry_run:

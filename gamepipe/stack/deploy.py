@@ -94,13 +94,30 @@ def _refs(node: Any) -> set[str]:
     return found
 
 
-def resources_only(template: dict[str, Any], skip_types: tuple[str, ...] = ()) -> dict[str, Any]:
-    """The data-plane part of the template (no functions, API, roles, transform)."""
+def resources_only(
+    template: dict[str, Any], skip_types: tuple[str, ...] = (), *, roles: bool = False
+) -> dict[str, Any]:
+    """The template without functions, API, schedules and transform: the data plane, and
+    with ``roles`` the functions' IAM roles too (what runs without a Lambda service). A
+    resource that refers to one left out is left out as well."""
+    wanted = DATA_PLANE_TYPES + (("AWS::IAM::Role",) if roles else ())
     kept = {
         name: res
         for name, res in template["Resources"].items()
-        if res.get("Type") in DATA_PLANE_TYPES and res.get("Type") not in skip_types
+        if res.get("Type") in wanted and res.get("Type") not in skip_types
     }
+    params = set(template.get("Parameters", {}))
+    while True:  # drop whatever refers to a resource that is gone, until nothing changes
+        gone = [
+            n for n, r in kept.items() if any(
+                ref not in kept and ref not in params and not ref.startswith("AWS::")
+                for ref in _refs(r)
+            )
+        ]  # fmt: skip
+        if not gone:
+            break
+        for name in gone:
+            del kept[name]
     used = _refs(kept)
     outputs = {
         name: out
@@ -109,7 +126,7 @@ def resources_only(template: dict[str, Any], skip_types: tuple[str, ...] = ()) -
     }
     return {
         "AWSTemplateFormatVersion": "2010-09-09",
-        "Description": "gamepipe data plane (stream, buckets, failure queue)",
+        "Description": "gamepipe data plane (stream, buckets, failure queue) and roles",
         "Parameters": {k: v for k, v in template.get("Parameters", {}).items() if k in used},
         "Resources": kept,
         "Outputs": outputs,

@@ -73,3 +73,19 @@ def test_forbidden_in_zip_finds_local_only_imports(tmp_path: Path) -> None:
         "native": ["chalicelib/x.c"],
         "local_only": ["chalicelib/q.py"],
     }
+
+
+def test_compose_pins_the_projects_moto_with_healthchecks() -> None:
+    import re
+
+    import yaml
+
+    root = Path(__file__).resolve().parents[2]
+    compose = yaml.safe_load((root / "localstack/docker-compose.yml").read_text())
+    pinned = re.search(
+        r"^moto\[server\]==(\S+)$", (root / "requirements-dev.txt").read_text(), re.M
+    )
+    assert pinned is not None
+    assert compose["services"]["moto"]["image"] == f"motoserver/moto:{pinned.group(1)}"
+    assert all("healthcheck" in svc for svc in compose["services"].values())
+    assert compose["services"]["localstack"]["depends_on"]["moto"]["condition"] == "service_healthy"
