@@ -18,6 +18,7 @@ from dataclasses import dataclass
 from pathlib import Path, PurePosixPath
 
 from gamepipe.infra.template import merge_template
+from gamepipe.stack.api import chalice_executable
 
 ROOT = Path(__file__).resolve().parents[2]
 SHIPPED = ("app.py", "chalicelib", "vendor", "requirements.txt", ".chalice/config.json")
@@ -75,12 +76,6 @@ def stage_sources(dest: Path, repo: Path = ROOT) -> Path:
         target.parent.mkdir(parents=True, exist_ok=True)
         shutil.copy2(repo / name, target)
     return dest
-
-
-def chalice_executable() -> str:
-    """The ``chalice`` script next to the running interpreter (the project's .venv)."""
-    candidate = Path(sys.executable).parent / "chalice"
-    return str(candidate) if candidate.exists() else "chalice"
 
 
 def package(stage: str, out_dir: Path, *, region: str | None = None, repo: Path = ROOT) -> Package:
