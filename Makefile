@@ -10,10 +10,13 @@ STAMP := $(VENV)/.installed
 # The consumer's optional native decoder (ctypes; see chalicelib/consumer/native/).
 NATIVE := chalicelib/consumer/native/_fastdecode.so
 
-AWS_ACCESS_KEY_ID ?= test
-AWS_SECRET_ACCESS_KEY ?= test
-AWS_DEFAULT_REGION ?= us-east-1
-export AWS_ACCESS_KEY_ID AWS_SECRET_ACCESS_KEY AWS_DEFAULT_REGION
+# Fake credentials for the local emulators only: prefixed to local targets, never exported,
+# so `make deploy`, `TARGET=aws` and the CLI keep using your own profile and region.
+LOCAL_AWS := env -u AWS_PROFILE -u AWS_SESSION_TOKEN AWS_ACCESS_KEY_ID=test \
+	AWS_SECRET_ACCESS_KEY=test AWS_DEFAULT_REGION=$(or $(AWS_DEFAULT_REGION),us-east-1)
+# TARGET=aws talks to your AWS account: no fake credentials then.
+TARGET_AWS = $(if $(filter aws,$(TARGET)),,$(LOCAL_AWS))
+STAGE ?= dev
 
 USERS ?= 100
 EVENTS ?= 1000
@@ -24,7 +27,7 @@ LOCALSTACK_PORT ?= 4566
 EVENTS_PER_DAY ?= 100M
 
 .PHONY: help install browser lint test test-unit test-functional test-e2e test-localstack \
-        demo demo-localstack api generate answers report compact schema package clean native \
+        demo demo-localstack api generate answers report compact schema package deploy clean native \
         stack-up stack-down stack-status localstack-install localstack-start localstack-stop \
         localstack-run deploy-localstack bench bench-full bench-consumer bench-queries \
         bench-freshness bench-e2e bench-instructions cost
@@ -34,12 +37,12 @@ help: ## List the targets
 
 ##@ The two commands
 demo: $(STAMP) $(NATIVE) ## THE main job: local stack, generate, ingest, consume, answer, report
-	$(BIN)/gamepipe demo --target $(TARGET) --users $(USERS) --events $(EVENTS) --seed $(SEED)
+	$(TARGET_AWS) $(BIN)/gamepipe demo --target $(TARGET) --stage $(if $(filter aws,$(TARGET)),$(STAGE),local) --users $(USERS) --events $(EVENTS) --seed $(SEED)
 
 test: $(STAMP) $(NATIVE) browser ## THE test command: lint, unit, functional and end-to-end tests
 	$(MAKE) lint
-	$(BIN)/pytest -q tests/unit tests/functional
-	$(BIN)/pytest -q tests/e2e
+	$(LOCAL_AWS) $(BIN)/pytest -q tests/unit tests/functional
+	$(LOCAL_AWS) $(BIN)/pytest -q tests/e2e
 
 ##@ Setup
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
@@ -71,23 +74,23 @@ lint: $(STAMP) ## ruff lint + format check, mypy on chalicelib
 	$(BIN)/mypy chalicelib app.py
 
 test-unit: $(STAMP) $(NATIVE) ## Unit tests only
-	$(BIN)/pytest -q tests/unit
+	$(LOCAL_AWS) $(BIN)/pytest -q tests/unit
 
 test-functional: $(STAMP) $(NATIVE) ## Functional tests (moto, chalice test client)
-	$(BIN)/pytest -q tests/functional
+	$(LOCAL_AWS) $(BIN)/pytest -q tests/functional
 
 test-e2e: $(STAMP) $(NATIVE) ## End-to-end tests over real HTTP
-	$(BIN)/pytest -q tests/e2e
+	$(LOCAL_AWS) $(BIN)/pytest -q tests/e2e
 
 test-localstack: $(STAMP) $(NATIVE) ## LocalStack end-to-end tests only (pytest -m localstack)
-	$(BIN)/pytest -q -m localstack tests/e2e
+	$(LOCAL_AWS) $(BIN)/pytest -q -m localstack tests/e2e
 
 ##@ Running locally
 demo-localstack: $(STAMP) ## The demo on LocalStack host mode (first run installs localstack/.venv, ~45 s)
-	$(BIN)/gamepipe demo --target localstack --users $(USERS) --events $(EVENTS) --seed $(SEED)
+	$(LOCAL_AWS) $(BIN)/gamepipe demo --target localstack --users $(USERS) --events $(EVENTS) --seed $(SEED)
 
 stack-up: $(STAMP) ## Background local stack: emulator + chalice local + consumer (TARGET=embedded)
-	$(BIN)/gamepipe stack up --target $(TARGET)
+	$(TARGET_AWS) $(BIN)/gamepipe stack up --target $(TARGET)
 	@echo 'eval "$$($(BIN)/gamepipe stack env)"  # to use it from this shell'
 
 stack-down: $(STAMP) ## Stop the background local stack
@@ -97,7 +100,7 @@ stack-status: $(STAMP) ## Processes, ports and endpoints of the background stack
 	$(BIN)/gamepipe stack status
 
 localstack-start: $(STAMP) ## Background stack on LocalStack (+ moto for Glue/Athena, API, consumer)
-	$(BIN)/gamepipe stack up --target localstack
+	$(LOCAL_AWS) $(BIN)/gamepipe stack up --target localstack
 
 localstack-stop: $(STAMP) ## Stop the background stack (any target)
 	$(BIN)/gamepipe stack down
@@ -106,7 +109,7 @@ localstack-run: ## LocalStack alone in the foreground on LOCALSTACK_PORT (Ctrl-C
 	localstack/run.sh start $(LOCALSTACK_PORT)
 
 api: $(STAMP) ## Ingest API via chalice local on 127.0.0.1:API_PORT (8000); AWS calls go to AWS_ENDPOINT_URL
-	$(BIN)/chalice local --host 127.0.0.1 --port $(API_PORT) --stage local --no-autoreload
+	$(LOCAL_AWS) $(BIN)/chalice local --host 127.0.0.1 --port $(API_PORT) --stage local --no-autoreload
 
 generate: $(STAMP) ## Send generated events: make generate URL=http://127.0.0.1:8000 (or kinesis://<stream>)
 	$(BIN)/gamepipe generate --target $(or $(URL),http://127.0.0.1:$(API_PORT)) --users $(USERS) --events $(EVENTS) --seed $(SEED)
@@ -124,33 +127,37 @@ schema: $(STAMP) ## Regenerate chalicelib/contract/event_schema.json from the mo
 	$(BIN)/gamepipe schema --write
 
 ##@ Deploying
-package: $(STAMP) ## chalice package (SAM template + zip) into build/package
-	$(BIN)/chalice package --stage dev build/package
+package: $(STAMP) ## Deployable SAM template + zip into build/package/STAGE (STAGE=dev|prod; REGION=)
+	AWS_DEFAULT_REGION=$(or $(REGION),$(AWS_DEFAULT_REGION),us-east-1) \
+	  $(PY) -m gamepipe.infra.package $(STAGE) build/package/$(STAGE)
+
+deploy: $(STAMP) ## Package and deploy STAGE to AWS with your credentials (stack gamepipe-STAGE)
+	$(BIN)/gamepipe stack deploy --stage $(STAGE)
 
 deploy-localstack: $(STAMP) localstack-install ## CloudFormation data plane on a throwaway LocalStack
-	SKIP_INIT=1 localstack/run.sh run $(LOCALSTACK_PORT) -- infrastructure/deploy.sh --resources-only --skip-type AWS::Glue::Database
+	$(LOCAL_AWS) SKIP_INIT=1 localstack/run.sh run $(LOCALSTACK_PORT) -- infrastructure/deploy.sh --stage $(STAGE) --resources-only --skip-type AWS::Glue::Database --skip-type AWS::Athena::WorkGroup
 
 ##@ Speed and cost
 bench: $(STAMP) $(NATIVE) ## Quick benchmark suite (CI-sized), writes BENCHMARKS.md
-	$(PY) -m bench.run --quick
+	$(LOCAL_AWS) $(PY) -m bench.run --quick
 
 bench-full: $(STAMP) $(NATIVE) ## Full benchmark suite, writes BENCHMARKS.md
-	$(PY) -m bench.run
+	$(LOCAL_AWS) $(PY) -m bench.run
 
 bench-consumer: $(STAMP) $(NATIVE) ## Consumer core events/s vs DuckDB read_json->Parquet ceiling (QUICK=1: 100k events)
-	$(PY) -m bench.consumer $(if $(QUICK),--quick,)
+	$(LOCAL_AWS) $(PY) -m bench.consumer $(if $(QUICK),--quick,)
 
 bench-queries: $(STAMP) ## Query benchmark: 1M+10M, local+emulated S3, compacted+live (QUICK=1: 1M local, 100k S3)
-	$(PY) -m bench.queries $(if $(QUICK),--quick,)
+	$(LOCAL_AWS) $(PY) -m bench.queries $(if $(QUICK),--quick,)
 
 bench-freshness: $(STAMP) $(NATIVE) ## Freshness p50/p95 (API 200 -> visible to a query) on both targets
-	$(PY) -m bench.freshness $(if $(QUICK),--quick,)
+	$(LOCAL_AWS) $(PY) -m bench.freshness $(if $(QUICK),--quick,)
 
 bench-e2e: $(STAMP) $(NATIVE) ## End-to-end events/s through the local pipeline on both targets
-	$(PY) -m bench.e2e $(if $(QUICK),--quick,)
+	$(LOCAL_AWS) $(PY) -m bench.e2e $(if $(QUICK),--quick,)
 
 bench-instructions: $(STAMP) $(NATIVE) ## Consumer core in instructions/event (valgrind; stable on a noisy machine)
-	$(PY) -m bench.instructions $(if $(QUICK),--quick,)
+	$(LOCAL_AWS) $(PY) -m bench.instructions $(if $(QUICK),--quick,)
 
 cost: $(STAMP) ## AWS cost per million events: make cost EVENTS_PER_DAY=1B (docs/cost.md)
 	$(BIN)/gamepipe cost --events-per-day $(EVENTS_PER_DAY) --preset recommended

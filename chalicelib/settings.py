@@ -13,7 +13,10 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from chalicelib.names import ENV_BY_NAME, resource_names
+
 # Environment variable names, in one place.
+ENV_STAGE = "GAMEPIPE_STAGE"
 ENV_STREAM = "GAMEPIPE_STREAM_NAME"
 ENV_DATA_BUCKET = "GAMEPIPE_DATA_BUCKET"
 ENV_DATA_PREFIX = "GAMEPIPE_DATA_PREFIX"
@@ -35,17 +38,22 @@ ENV_MAX_BODY_BYTES = "GAMEPIPE_MAX_BODY_BYTES"
 ENV_PUT_MAX_ATTEMPTS = "GAMEPIPE_PUT_MAX_ATTEMPTS"
 ENV_REGION = "AWS_DEFAULT_REGION"
 
+# Unset resource names default to the stage's (chalicelib/names.py); on AWS the template sets
+# every one of them to the stack's resources.
+_LOCAL = resource_names("local")
+
 
 @dataclass(frozen=True)
 class Settings:
     """Frozen view of the pipeline's configuration."""
 
-    stream_name: str = "gamepipe-events"
-    data_bucket: str = "gamepipe-data"
+    stage: str = "local"
+    stream_name: str = _LOCAL.stream
+    data_bucket: str = _LOCAL.data_bucket
     data_prefix: str = "tables"
     deadletter_prefix: str = "deadletter"
-    glue_database: str = "gamepipe"
-    reports_bucket: str = "gamepipe-reports"
+    glue_database: str = _LOCAL.glue_database
+    reports_bucket: str = _LOCAL.reports_bucket
     query_engine: str = "local"  # "local" (DuckDB + sqlglot) or "athena" (awswrangler)
     athena_workgroup: str = "primary"
     athena_output: str = ""  # s3://bucket/prefix/ for Athena results; empty = workgroup default
@@ -65,6 +73,10 @@ class Settings:
     def from_env(cls, env: Mapping[str, str] | None = None) -> Settings:
         """Build settings from environment variables (defaults for unset ones)."""
         env = os.environ if env is None else env
+        stage = env.get(ENV_STAGE) or cls.stage
+        # the stage's names, except the workgroup: an emulator has only "primary"
+        names = {k: v for k, v in resource_names(stage).env().items() if k != ENV_ATHENA_WORKGROUP}
+        env = {**names, **{k: v for k, v in env.items() if v != ""}}
         values: dict[str, object] = {}
         for f in fields(cls):
             name = _ENV_BY_FIELD[f.name]
@@ -80,6 +92,7 @@ class Settings:
 
 
 _ENV_BY_FIELD = {
+    "stage": ENV_STAGE,
     "stream_name": ENV_STREAM,
     "data_bucket": ENV_DATA_BUCKET,
     "data_prefix": ENV_DATA_PREFIX,
@@ -101,6 +114,7 @@ _ENV_BY_FIELD = {
     "put_max_attempts": ENV_PUT_MAX_ATTEMPTS,
     "region": ENV_REGION,
 }
+assert set(ENV_BY_NAME.values()) <= set(_ENV_BY_FIELD.values())
 
 
 def endpoint_url(service: str, env: Mapping[str, str] | None = None) -> str | None:

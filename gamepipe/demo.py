@@ -173,8 +173,13 @@ def run_demo(opts: DemoOptions) -> DemoResult:
     settings, url = stack.settings, str(stack.api_url)
     kept = False
     try:
-        poller = make_poller(load_app(stage=opts.stage), settings, run_dir / "checkpoints")
-        poller.invoke = with_log(poller.invoke, run_dir / "logs" / "consume_events.log")
+        if opts.target == "aws":  # the deployed consumer Lambda reads the stream
+            from gamepipe.stack.deploy import DeployedPoller
+
+            poller: Any = DeployedPoller(settings, run_dir / "generator-summary.json")
+        else:
+            poller = make_poller(load_app(stage=opts.stage), settings, run_dir / "checkpoints")
+            poller.invoke = with_log(poller.invoke, run_dir / "logs" / "consume_events.log")
         with _step(result, "generate + ingest over HTTP (consumer running)"):
             # the trigger runs while the generator sends, as Lambda would
             stop = threading.Event()

@@ -12,7 +12,6 @@ import pyarrow as pa
 
 from chalicelib.query.params import Params
 from chalicelib.query.sql_files import load_sql, looks_like_sql, strip_terminator
-from chalicelib.query.translate import UnsupportedSqlError
 from chalicelib.settings import Settings
 
 __all__ = [
@@ -42,6 +41,16 @@ class QueryEngine(Protocol):
     def close(self) -> None:
         """Release resources."""
         ...
+
+
+def __getattr__(name: str) -> Any:
+    # The local engine's error needs sqlglot, which is not in the Lambda package: import it
+    # only when asked for, so that importing this package never needs sqlglot.
+    if name == "UnsupportedSqlError":
+        from chalicelib.query.translate import UnsupportedSqlError
+
+        return UnsupportedSqlError
+    raise AttributeError(name)
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> QueryEngine:

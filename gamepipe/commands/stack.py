@@ -3,7 +3,6 @@ attach to, and the CloudFormation deploy."""
 
 from __future__ import annotations
 
-import shlex
 import sys
 from pathlib import Path
 from typing import Any
@@ -76,8 +75,24 @@ def status() -> None:
 
 
 @stack.command(name="env")
-def env_cmd() -> None:
-    """Print `export` lines for the running stack (for other tools; gamepipe finds it itself)."""
+@click.option(
+    "--target",
+    type=click.Choice(["local", "aws"]),
+    default="local",
+    show_default=True,
+    help="local: the running local stack; aws: a deployed stack's CloudFormation outputs.",
+)
+@click.option("--stage", default="dev", show_default=True, help="Deployed stage (--target aws).")
+def env_cmd(target: str, stage: str) -> None:
+    """Print `export` lines for a stack (for other tools; gamepipe finds a local stack itself)."""
+    if target == "aws":
+        import shlex
+
+        from gamepipe.stack.deploy import deployed_env
+
+        for key, value in sorted(deployed_env(stage).items()):
+            click.echo(f"export {key}={shlex.quote(value)}")
+        return
     info = state.load()
     if not info:
         raise click.ClickException("no stack (gamepipe stack up)")
@@ -109,7 +124,9 @@ def _print_status(info: dict[str, Any]) -> None:
     "--skip-type", multiple=True, help="Resource type to leave out, e.g. AWS::Glue::Database."
 )
 @click.option(
-    "--artifacts-bucket", default=None, help="S3 bucket for deployment.zip (full deploy)."
+    "--artifacts-bucket",
+    default=None,
+    help="S3 bucket for deployment.zip (default: gamepipe-STAGE-artifacts-ACCOUNT-REGION).",
 )
 @click.option(
     "--dry-run", is_flag=True, help="Write the template to build/infrastructure and stop."
@@ -122,26 +139,28 @@ def deploy(
     artifacts_bucket: str | None,
     dry_run: bool,
 ) -> None:
-    """Package with infrastructure/merge.json and deploy via CloudFormation (AWS or LocalStack)."""
+    """Package with the stage's generated merge template; deploy it (AWS or LocalStack)."""
     import json
 
     from chalicelib import aws
     from gamepipe.stack import deploy as dep
 
-    out_dir = dep.ROOT / "build" / "infrastructure" / stage
-    template = json.loads(dep.package(stage, out_dir).read_text())
+    out_dir = dep.ROOT / "build" / "package" / stage
+    region = aws.session().region_name or "us-east-1"
+    template = json.loads(dep.package(stage, out_dir, region).read_text())
     if resources_only:
-        template = dep.resources_only(template, skip_type)
+        template = dep.resources_only(template, skip_type, roles=True)
     (out_dir / "template.json").write_text(json.dumps(template, indent=2))
     click.echo(f"template: {out_dir / 'template.json'}")
     if dry_run:
         return
     if not resources_only:
-        if not artifacts_bucket:
-            raise click.UsageError("--artifacts-bucket is needed to upload the Lambda code")
-        dep.upload_code(template, out_dir, aws.client("s3"), artifacts_bucket)
+        bucket = artifacts_bucket or dep.artifacts_bucket(
+            aws.client("s3"), aws.client("sts"), stage, region
+        )
+        dep.upload_code(template, out_dir, aws.client("s3"), bucket)
     outputs = dep.deploy_stack(
-        aws.client("cloudformation"), stack_name or f"gamepipe-{stage}", template
+        aws.client("cloudformation"), stack_name or dep.stack_name(stage), template
     )
     for key, value in sorted(outputs.items()):
         click.echo(f"{key}: {value}")

@@ -4,19 +4,13 @@ from __future__ import annotations
 
 import os
 import subprocess
-import sys
 from collections.abc import Mapping
 from pathlib import Path
 
+from gamepipe.infra.package import chalice_executable
 from gamepipe.stack import procs
 
 ROOT = Path(__file__).resolve().parents[2]
-
-
-def chalice_executable() -> str:
-    """The ``chalice`` script next to the running interpreter (the project's .venv)."""
-    candidate = Path(sys.executable).parent / "chalice"
-    return str(candidate) if candidate.exists() else "chalice"
 
 
 def start_api(

@@ -98,6 +98,8 @@ def launch(
     started so far is stopped before the error propagates.
     """
     tgt = Target(name=target, state_dir=run_dir)
+    if target == "aws":
+        return _attach_deployed(tgt, stage, run_dir, step)
     try:
         with step(f"start target {target}"):
             env = {**tgt.start(), **stage_environment(stage=stage)}
@@ -115,3 +117,17 @@ def launch(
         tgt.stop()
         raise
     return Stack(tgt, stage, run_dir, env, settings, resources, url)
+
+
+def _attach_deployed(tgt: Target, stage: str, run_dir: Path, step: Step) -> Stack:
+    """``--target aws``: the deployed stage's resources and API, read from its stack outputs;
+    nothing is created or started (the stack owns every resource)."""
+    from gamepipe.stack.deploy import deployed_env, deployed_resources
+
+    with step(f"attach to deployed stage {stage}"):
+        env = deployed_env(stage)
+        os.environ.update(env)
+        aws.reset()
+        settings = Settings.from_env()
+        resources = deployed_resources(settings)
+    return Stack(tgt, stage, run_dir, env, settings, resources, env["GAMEPIPE_API_URL"])

@@ -39,7 +39,8 @@ def ensure_bucket(s3: Any, name: str, region: str) -> None:
     try:
         s3.create_bucket(**kwargs)
     except ClientError as exc:
-        if exc.response["Error"]["Code"] not in ("BucketAlreadyOwnedByYou", "BucketAlreadyExists"):
+        # BucketAlreadyExists: the (global) name belongs to another account; never use it.
+        if exc.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
             raise
 
 

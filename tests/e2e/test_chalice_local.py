@@ -14,6 +14,7 @@ import pytest
 import requests
 from click.testing import CliRunner
 
+from chalicelib.names import resource_names
 from gamepipe.commands.generate import generate as generate_cmd
 from gamepipe.generator import generate_events
 from tests.helpers_ingest import (
@@ -30,7 +31,7 @@ pytestmark = pytest.mark.e2e
 ROOT = Path(__file__).resolve().parents[2]
 CHALICE = Path(sys.executable).parent / "chalice"
 MOTO_SERVER = Path(sys.executable).parent / "moto_server"
-STREAM = "gamepipe-events"  # the stream name .chalice/config.json gives every stage
+STREAM = resource_names("local").stream  # the local stage's stream (chalicelib/names.py)
 VALID = load_events("valid")
 
 

@@ -26,7 +26,7 @@ def test_demo_embedded_answers_equal_oracle(tmp_path: Path, e2e_env: dict[str, s
     # THEN it exits 0, prints the answers and where things are
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Q7. How many players were attacked" in proc.stdout
-    assert "s3://gamepipe-data/tables/" in proc.stdout
+    assert "s3://gamepipe-local-data/tables/" in proc.stdout
     assert "Answers equal the oracle's (plain Python over the truth file): yes" in proc.stdout
     # AND its answers equal the oracle's over the truth file
     assert json.loads((tmp_path / "answers.json").read_text()) == oracle_answers(truth)

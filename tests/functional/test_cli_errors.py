@@ -89,20 +89,20 @@ def test_glue_database_missing(moto_aws: None) -> None:
     # GIVEN an account with nothing in it WHEN querying
     result = run("query", "q1")
     # THEN the missing database is named, with the command that creates it
-    assert_short_error(result, "Glue: Database gamepipe not found", "gamepipe stack up")
+    assert_short_error(result, "Glue: Database gamepipe_local not found", "gamepipe stack up")
 
 
 def test_bucket_missing(moto_aws: None) -> None:
     # GIVEN no data bucket WHEN compacting
     result = run("compact")
     # THEN the missing bucket is named, with the command that creates it
-    assert_short_error(result, "S3 bucket gamepipe-data does not exist", "gamepipe stack up")
+    assert_short_error(result, "S3 bucket gamepipe-local-data does not exist", "gamepipe stack up")
 
 
 def test_stream_missing(moto_aws: None) -> None:
     # GIVEN no stream WHEN running the trigger THEN the stream is named, with the fix
     result = run("consume", "--once")
-    assert_short_error(result, "gamepipe-events", "gamepipe stack up")
+    assert_short_error(result, "gamepipe-local-events", "gamepipe stack up")
 
 
 @pytest.mark.parametrize(

@@ -58,7 +58,7 @@ def test_ddl_matches_tables_py(table: str) -> None:
     # tables' trailing `compacted boolean`), in order, partitioned by dt string
     assert columns == [(c.name, c.type) for c in TABLES[table].catalog_columns]
     assert "PARTITIONED BY (dt string)" in sql and "STORED AS PARQUET" in sql
-    assert f"LOCATION 's3://gamepipe-data/tables/{table}/'" in sql
+    assert f"LOCATION 's3://{Settings().data_bucket}/tables/{table}/'" in sql
 
 
 def test_engine_for_reuses_one_engine_per_settings(tmp_path) -> None:

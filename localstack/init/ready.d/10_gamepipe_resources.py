@@ -2,7 +2,8 @@
 
 Runs inside the LocalStack container (``/etc/localstack/init/ready.d``, its own Python has
 boto3) and in host mode (``localstack/run.sh`` runs it with the LocalStack venv's Python).
-Self-contained on purpose: the project's package is not installed in the container.
+Self-contained on purpose: the project's package is not installed in the container; the
+defaults are chalicelib/names.py's names of the ``local`` stage (a test checks they agree).
 Glue lives in the moto sidecar (LocalStack's free tier answers 501), so the database is
 created only when ``GLUE_ENDPOINT`` points at it. ``gamepipe`` also creates all of this
 itself (``create_resources``), so the hook is for people who use LocalStack on their own.
@@ -18,13 +19,13 @@ from botocore.exceptions import ClientError
 
 ENDPOINT = os.environ.get("LOCALSTACK_ENDPOINT", "http://localhost:4566")
 REGION = os.environ.get("AWS_DEFAULT_REGION", "us-east-1")
-STREAM = os.environ.get("GAMEPIPE_STREAM_NAME", "gamepipe-events")
+STREAM = os.environ.get("GAMEPIPE_STREAM_NAME", "gamepipe-local-events")
 SHARDS = int(os.environ.get("GAMEPIPE_SHARDS", "4"))
 BUCKETS = (
-    os.environ.get("GAMEPIPE_DATA_BUCKET", "gamepipe-data"),
-    os.environ.get("GAMEPIPE_REPORTS_BUCKET", "gamepipe-reports"),
+    os.environ.get("GAMEPIPE_DATA_BUCKET", "gamepipe-local-data"),
+    os.environ.get("GAMEPIPE_REPORTS_BUCKET", "gamepipe-local-reports"),
 )
-DATABASE = os.environ.get("GAMEPIPE_GLUE_DATABASE", "gamepipe")
+DATABASE = os.environ.get("GAMEPIPE_GLUE_DATABASE", "gamepipe_local")
 GLUE_ENDPOINT = os.environ.get("GLUE_ENDPOINT", "")
 
 
@@ -56,10 +57,7 @@ def main() -> None:
         try:
             s3.create_bucket(Bucket=bucket)  # type: ignore[attr-defined]
         except ClientError as exc:
-            if exc.response["Error"]["Code"] not in (
-                "BucketAlreadyOwnedByYou",
-                "BucketAlreadyExists",
-            ):
+            if exc.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
                 raise
     if GLUE_ENDPOINT:
         glue = _client("glue", GLUE_ENDPOINT)
