@@ -2,7 +2,9 @@
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
-PYTHON311 ?= $(shell command -v python3.11 || command -v python3)
+# Python 3.13: the Lambda runtime the package targets (chalice packages for the Python it
+# runs on; python3.11 functions can no longer be created on Lambda since July 2026).
+PYTHON313 ?= $(or $(lastword $(wildcard /root/.pyenv/versions/3.13.*/bin/python3.13)),$(shell command -v python3.13))
 VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
@@ -46,7 +48,10 @@ test: $(STAMP) $(NATIVE) browser ## THE test command: lint, unit, functional and
 
 ##@ Setup
 $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
-	test -x $(PY) || $(PYTHON311) -m venv $(VENV)
+	@test -n "$(PYTHON313)" || { echo "python3.13 not found: install it (pyenv install 3.13) or make PYTHON313=/path/to/python3.13" >&2; exit 2; }
+	@# a venv of another Python (an older checkout's 3.11) is rebuilt, not patched
+	if [ -x $(PY) ] && ! $(PY) -c 'import sys; sys.exit(sys.version_info[:2] != (3, 13))'; then rm -rf $(VENV); fi
+	test -x $(PY) || $(PYTHON313) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade "pip<26.3"  # chalice 1.34 requires pip<26.3
 	$(PY) -m pip install -q -r requirements-dev.txt -e .
 	touch $(STAMP)

@@ -8,13 +8,11 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
 import click
 
 from gamepipe.stack import state
-
-F = TypeVar("F", bound=Callable[..., Any])
 
 
 def attach_local_stack() -> dict[str, Any] | None:
@@ -28,7 +26,7 @@ def attach_local_stack() -> dict[str, Any] | None:
     return info
 
 
-def uses_local_stack(command: F) -> F:
+def uses_local_stack[F: Callable[..., Any]](command: F) -> F:
     """Decorate a command's function: attach to the local stack before it runs."""
 
     @functools.wraps(command)
