@@ -102,8 +102,8 @@ def _common(batch: DecodedBatch, name: str, cache: dict[str, pa.Array]) -> pa.Ar
     """A column every event has, over all the chunk's events (built once, then cached)."""
     if name in cache:
         return cache[name]
-    if name == "payload":  # the raw lines, UTF-8 checked by the decoder
-        values = pa.array(batch.payloads, pa.string())
+    if name == "payload":  # the raw lines: the decoder checked their UTF-8 (4x cheaper)
+        values = pa.array(batch.payloads, pa.binary()).view(pa.string())
     elif name == "event_type":
         values = pa.array(list(map(_TAGS.__getitem__, map(type, batch.events))), pa.string())
     elif _TYPES[name] == "timestamp":

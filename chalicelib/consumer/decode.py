@@ -107,10 +107,10 @@ def decode_batch(
     if not datas:
         return out
     joined = b"\n".join(datas)
-    lines = joined.split(b"\n")
-    sizes = [data.count(b"\n") + 1 for data in datas]  # lines per record
-    rec_idx = [r for r, size in zip(owners, sizes, strict=True) for _ in range(size)]
-    line_idx = [n for size in sizes for n in range(size)]
+    per_record = [data.split(b"\n") for data in datas]
+    lines = [line for split in per_record for line in split]
+    rec_idx = [r for r, split in zip(owners, per_record, strict=True) for _ in split]
+    line_idx = [n for split in per_record for n in range(len(split))]
     events = _decode_all(joined, lines)
     if events is not None:
         out.events, out.payloads = events, lines
