@@ -9,8 +9,6 @@ VENV ?= .venv
 PY := $(VENV)/bin/python
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
-# The consumer's optional native decoder (ctypes; see chalicelib/consumer/native/).
-NATIVE := chalicelib/consumer/native/_fastdecode.so
 
 # Fake credentials for the local emulators only: prefixed to local targets, never exported,
 # so `make deploy`, `TARGET=aws` and the CLI keep using your own profile and region.
@@ -29,7 +27,7 @@ LOCALSTACK_PORT ?= 4566
 EVENTS_PER_DAY ?= 100M
 
 .PHONY: help install browser lint test test-unit test-functional test-e2e test-localstack \
-        demo demo-localstack api generate answers report compact schema package deploy clean native \
+        demo demo-localstack api generate answers report compact schema package deploy clean \
         stack-up stack-down stack-status localstack-install localstack-start localstack-stop \
         localstack-run deploy-localstack bench bench-full bench-consumer bench-queries \
         bench-freshness bench-e2e bench-instructions cost
@@ -38,10 +36,10 @@ help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 ##@ The two commands
-demo: $(STAMP) $(NATIVE) ## THE main job: local stack, generate, ingest, consume, answer, report
+demo: $(STAMP) ## THE main job: local stack, generate, ingest, consume, answer, report
 	$(TARGET_AWS) $(BIN)/gamepipe demo --target $(TARGET) --stage $(if $(filter aws,$(TARGET)),$(STAGE),local) --users $(USERS) --events $(EVENTS) --seed $(SEED)
 
-test: $(STAMP) $(NATIVE) browser ## THE test command: lint, unit, functional and end-to-end tests
+test: $(STAMP) browser ## THE test command: lint, unit, functional and end-to-end tests
 	$(MAKE) lint
 	$(LOCAL_AWS) $(BIN)/pytest -q tests/unit tests/functional
 	$(LOCAL_AWS) $(BIN)/pytest -q tests/e2e
@@ -56,13 +54,7 @@ $(STAMP): requirements.txt requirements-dev.txt pyproject.toml
 	$(PY) -m pip install -q -r requirements-dev.txt -e .
 	touch $(STAMP)
 
-install: $(STAMP) $(NATIVE) ## Create .venv and install everything (pinned)
-
-native: $(NATIVE) ## Build the consumer's native NDJSON decoder (optional: needs a C compiler)
-
-$(NATIVE): chalicelib/consumer/native/fastdecode.c
-	@if command -v cc >/dev/null; then cc -O2 -Wall -Wextra -shared -fPIC -o $@ $<; \
-	  else echo "no C compiler: the consumer decodes with msgspec only (slower)"; fi
+install: $(STAMP) ## Create .venv and install everything (pinned)
 
 browser: ## Install Debian's chromium for the report browser test (when missing and root)
 	@command -v chromium >/dev/null || { [ "$$(id -u)" = 0 ] && apt-get update -qq && \
@@ -78,16 +70,16 @@ lint: $(STAMP) ## ruff lint + format check, mypy on chalicelib
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy chalicelib app.py
 
-test-unit: $(STAMP) $(NATIVE) ## Unit tests only
+test-unit: $(STAMP) ## Unit tests only
 	$(LOCAL_AWS) $(BIN)/pytest -q tests/unit
 
-test-functional: $(STAMP) $(NATIVE) ## Functional tests (moto, chalice test client)
+test-functional: $(STAMP) ## Functional tests (moto, chalice test client)
 	$(LOCAL_AWS) $(BIN)/pytest -q tests/functional
 
-test-e2e: $(STAMP) $(NATIVE) ## End-to-end tests over real HTTP
+test-e2e: $(STAMP) ## End-to-end tests over real HTTP
 	$(LOCAL_AWS) $(BIN)/pytest -q tests/e2e
 
-test-localstack: $(STAMP) $(NATIVE) ## LocalStack end-to-end tests only (pytest -m localstack)
+test-localstack: $(STAMP) ## LocalStack end-to-end tests only (pytest -m localstack)
 	$(LOCAL_AWS) $(BIN)/pytest -q -m localstack tests/e2e
 
 ##@ Running locally
@@ -143,25 +135,25 @@ deploy-localstack: $(STAMP) localstack-install ## CloudFormation data plane on a
 	$(LOCAL_AWS) SKIP_INIT=1 localstack/run.sh run $(LOCALSTACK_PORT) -- infrastructure/deploy.sh --stage $(STAGE) --resources-only --skip-type AWS::Glue::Database --skip-type AWS::Athena::WorkGroup
 
 ##@ Speed and cost
-bench: $(STAMP) $(NATIVE) ## Quick benchmark suite (CI-sized), writes BENCHMARKS.md
+bench: $(STAMP) ## Quick benchmark suite (CI-sized), writes BENCHMARKS.md
 	$(LOCAL_AWS) $(PY) -m bench.run --quick
 
-bench-full: $(STAMP) $(NATIVE) ## Full benchmark suite, writes BENCHMARKS.md
+bench-full: $(STAMP) ## Full benchmark suite, writes BENCHMARKS.md
 	$(LOCAL_AWS) $(PY) -m bench.run
 
-bench-consumer: $(STAMP) $(NATIVE) ## Consumer core events/s vs DuckDB read_json->Parquet ceiling (QUICK=1: 100k events)
+bench-consumer: $(STAMP) ## Consumer core events/s vs DuckDB read_json->Parquet ceiling (QUICK=1: 100k events)
 	$(LOCAL_AWS) $(PY) -m bench.consumer $(if $(QUICK),--quick,)
 
 bench-queries: $(STAMP) ## Query benchmark: 1M+10M, local+emulated S3, compacted+live (QUICK=1: 1M local, 100k S3)
 	$(LOCAL_AWS) $(PY) -m bench.queries $(if $(QUICK),--quick,)
 
-bench-freshness: $(STAMP) $(NATIVE) ## Freshness p50/p95 (API 200 -> visible to a query) on both targets
+bench-freshness: $(STAMP) ## Freshness p50/p95 (API 200 -> visible to a query) on both targets
 	$(LOCAL_AWS) $(PY) -m bench.freshness $(if $(QUICK),--quick,)
 
-bench-e2e: $(STAMP) $(NATIVE) ## End-to-end events/s through the local pipeline on both targets
+bench-e2e: $(STAMP) ## End-to-end events/s through the local pipeline on both targets
 	$(LOCAL_AWS) $(PY) -m bench.e2e $(if $(QUICK),--quick,)
 
-bench-instructions: $(STAMP) $(NATIVE) ## Consumer core in instructions/event (valgrind; stable on a noisy machine)
+bench-instructions: $(STAMP) ## Consumer core in instructions/event (valgrind; stable on a noisy machine)
 	$(LOCAL_AWS) $(PY) -m bench.instructions $(if $(QUICK),--quick,)
 
 cost: $(STAMP) ## AWS cost per million events: make cost EVENTS_PER_DAY=1B (docs/cost.md)
@@ -169,4 +161,4 @@ cost: $(STAMP) ## AWS cost per million events: make cost EVENTS_PER_DAY=1B (docs
 	$(BIN)/gamepipe cost --events-per-day $(EVENTS_PER_DAY) --levers
 
 clean: ## Remove build outputs (keeps .venv)
-	rm -rf build out .pytest_cache .ruff_cache .mypy_cache $(NATIVE)
+	rm -rf build out .pytest_cache .ruff_cache .mypy_cache

@@ -126,11 +126,12 @@ def plan_batch(
     Records are decoded in chunks so only one chunk's Python objects are alive at a
     time (a 10,000-record batch would otherwise hold ~1 KB of objects per event); the
     Arrow rows of the chunks are concatenated into one object per table partition.
+    ``seen`` carries the event ids of earlier chunks, so dedupe spans the whole batch.
     """
     plan = BatchPlan()
     if not records:
         return plan
-    seen: list[pa.Array] = []
+    seen: set[str] = set()
     parts: dict[str, list[TableRows]] = {}
     for start in range(0, len(records), chunk_records):
         decoded = decode_batch(records, start, start + chunk_records)

@@ -3,7 +3,7 @@
 The JSON Schema 2020-12 file ``event_schema.json`` next to this module is generated
 from these models (``gamepipe schema``) and a unit test keeps it current.  msgspec was
 chosen over a hand-written schema + jsonschema because it validates in C at ~1 µs per
-event, which the ingest (≤ 10 µs/event) and consumer (≥ 400k events/s) targets need.
+event, which the ingest (≤ 10 µs/event) and consumer (≥ 100k events/s) targets need.
 """
 
 from __future__ import annotations

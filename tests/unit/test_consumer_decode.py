@@ -1,17 +1,20 @@
-"""Pure parts of the consumer: record decoding, fast path vs contract, dedupe, routing,
-timestamps, partitions, keys."""
+"""Pure parts of the consumer: record decoding (one call per chunk vs the contract line by
+line), dedupe, routing, timestamps, partitions, keys."""
 
 from __future__ import annotations
 
 import base64
 import json
+import random
 import uuid
+from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
+from typing import Any
 
+import msgspec
 import numpy as np
 import pyarrow as pa
-import pyarrow.compute as pc
 import pytest
 
 from chalicelib.consumer.classify import tables_for
@@ -23,21 +26,14 @@ from chalicelib.consumer.decode import (
     decode_batch,
     parse_records,
 )
-from chalicelib.consumer.fastpath import re2_pattern
 from chalicelib.consumer.writer import batch_key
 from chalicelib.contract import ValidationFailure, decode_event
 from chalicelib.settings import Settings
+from gamepipe.generator import generate_events
 
 EVENTS_DIR = Path(__file__).resolve().parents[1] / "events"
 VALID = sorted((EVENTS_DIR / "valid").glob("*.json"))
 INVALID = sorted((EVENTS_DIR / "invalid").glob("*.json"))
-
-
-@pytest.fixture(autouse=True)
-def msgspec_path(monkeypatch: pytest.MonkeyPatch) -> None:
-    """These tests are about the msgspec decode path (typed events, its fast path and the
-    per-line fallback); the native decoder is compared with it in test_consumer_native."""
-    monkeypatch.setattr("chalicelib.consumer.decode.DECODER", None)
 
 
 def _line(path: Path) -> bytes:
@@ -74,8 +70,8 @@ def test_single_and_multi_event_records_align_records_and_lines() -> None:
     batch = decode_batch(recs)
     # THEN four events, each knowing its record and line
     assert len(batch.events) == 4 and not batch.dead_letters
-    assert batch.record_index.tolist() == [0, 1, 1, 1]
-    assert batch.line_index.tolist() == [0, 0, 1, 2]
+    assert batch.record_index == [0, 1, 1, 1]
+    assert batch.line_index == [0, 0, 1, 2]
 
 
 def test_bad_line_is_dead_lettered_alone_and_neighbours_land() -> None:
@@ -85,7 +81,7 @@ def test_bad_line_is_dead_lettered_alone_and_neighbours_land() -> None:
     batch = decode_batch([_rec(data)])
     # THEN the bad line is a dead letter with the contract's reason; blank lines are skipped
     assert [type(e).__name__ for e in batch.events] == ["FindTreasure", "DefeatEnemy"]
-    assert batch.line_index.tolist() == [0, 3]
+    assert batch.line_index == [0, 3]
     (dead,) = batch.dead_letters
     assert (dead.record, dead.line, dead.data) == (0, 1, _ev("level_up"))
     assert "level" in dead.reason
@@ -96,24 +92,23 @@ def test_payload_column_is_each_line_as_received_across_records() -> None:
     lines = [[_ev(description="é1"), _ev(description="2")], [_ev(description="ü3")],
              [_ev(description="4"), _ev(description="5"), _ev(description="6")]]  # fmt: skip
     recs = [_rec(b"\n".join(ls) + b"\n", seq=i) for i, ls in enumerate(lines)]
-    # WHEN decoded (fast path: every line an event)
+    # WHEN decoded (in one call: every line an event)
     batch = decode_batch(recs)
     # THEN the payload of each event is its line, byte for byte, with its record/line
-    flat = [ln for ls in lines for ln in ls]
-    assert batch.arrays["payload"].to_pylist() == [ln.decode() for ln in flat]
-    assert batch.record_index.tolist() == [0, 0, 1, 2, 2, 2]
-    assert batch.line_index.tolist() == [0, 1, 0, 0, 1, 2]
+    assert batch.payloads == [ln for ls in lines for ln in ls]
+    assert batch.record_index == [0, 0, 1, 2, 2, 2]
+    assert batch.line_index == [0, 1, 0, 0, 1, 2]
 
 
 def test_line_with_leading_space_decodes_as_in_the_contract() -> None:
-    # GIVEN a line indented by a space (the fast path only takes lines starting with `{`)
+    # GIVEN a line indented by a space (the one-call path only takes lines starting with `{`)
     data = _ev(description="a") + b"\n " + _ev(description="b")
     # WHEN decoded
     batch = decode_batch([_rec(data)])
     # THEN both events land, the payload kept as received
     assert [e.description for e in batch.events] == ["a", "b"]  # type: ignore[attr-defined]
-    assert batch.arrays["payload"].to_pylist()[1] == " " + _ev(description="b").decode()
-    assert not batch.dead_letters and batch.line_index.tolist() == [0, 1]
+    assert batch.payloads[1] == b" " + _ev(description="b")
+    assert not batch.dead_letters and batch.line_index == [0, 1]
 
 
 def test_two_values_on_one_line_do_not_shift_alignment() -> None:
@@ -132,50 +127,110 @@ def test_two_values_on_a_line_and_a_blank_line_cannot_cancel_out() -> None:
     batch = decode_batch([_rec(data)])
     # THEN nothing is misaligned: the double line is dead-lettered, the last line kept
     assert [e.description for e in batch.events] == ["c"]  # type: ignore[attr-defined]
-    assert batch.line_index.tolist() == [2]
-    assert batch.arrays["payload"].to_pylist() == [_ev(description="c").decode()]
+    assert batch.line_index == [2]
+    assert batch.payloads == [_ev(description="c")]
     assert [(d.line, d.data[-10:]) for d in batch.dead_letters] == [(0, data.split(b"\n")[0][-10:])]
+
+
+def _agrees_with_the_contract(line: bytes) -> None:
+    """The consumer's verdict and reason on ``line``, alone and between two valid events,
+    are the contract's (``decode_event``), and an accepted event is the contract's."""
+    try:
+        expected, reason = decode_event(line), ""
+    except ValidationFailure as exc:
+        expected, reason = None, str(exc)
+    alone = decode_batch([_rec(line)])
+    mixed = decode_batch([_rec(b"\n".join([_ev(), line, _ev()]))])
+    if expected is None:
+        assert alone.events == [] and alone.dead_letters[0].reason == reason, line
+        assert len(mixed.events) == 2 and mixed.dead_letters[0].reason == reason, line
+        assert (mixed.dead_letters[0].line, mixed.line_index) == (1, [0, 2])
+    else:
+        assert not alone.dead_letters and len(mixed.events) == 3, line
+        assert msgspec.to_builtins(alone.events[0]) == msgspec.to_builtins(expected)
 
 
 @pytest.mark.parametrize("path", VALID + INVALID, ids=lambda p: f"{p.parent.name}/{p.stem}")
 def test_consumer_accepts_exactly_what_the_contract_accepts(path: Path) -> None:
     # GIVEN a stored event fixture, valid or not
-    line = _line(path)
-    try:
-        expected, reason = decode_event(line), ""
-    except ValidationFailure as exc:
-        expected, reason = None, str(exc)
-    # WHEN the consumer decodes it (alone, and inside a batch of valid events)
-    alone = decode_batch([_rec(line)])
-    mixed = decode_batch([_rec(b"\n".join([_ev(), line, _ev()]))])
-    # THEN the verdict (and the reason) is the contract's
-    if expected is None:
-        assert alone.events == [] and alone.dead_letters[0].reason == reason
-        assert len(mixed.events) == 2 and mixed.dead_letters[0].reason == reason
-    else:
-        assert not alone.dead_letters and len(mixed.events) == 3
-        assert msgspec_equal(alone.events[0], expected)
+    # WHEN the consumer decodes it THEN the verdict (and the reason) is the contract's
+    _agrees_with_the_contract(_line(path))
 
 
-def msgspec_equal(a: object, b: object) -> bool:
-    import msgspec
+_UUID = "00000000-0000-4000-8000-00000000000"
+TRICKY = ["", "a", "user-1", "user-1\n", "\nuser", "-user", "_u", "us er", "üser", "user\x00",
+          "u" * 128, "u" * 129, "User.Name:1@x-y_z", _UUID + "1", _UUID + "A", _UUID + "g",
+          _UUID + "1\n", _UUID, _UUID + "11", "000000000-000-4000-8000-000000000001",
+          _UUID + "é", "0" * 37]  # fmt: skip
 
-    return bool(msgspec.to_builtins(a) == msgspec.to_builtins(b))
+
+@pytest.mark.parametrize("field", ["userid", "event_id"])
+def test_pattern_edge_cases_get_the_contracts_verdict(field: str) -> None:
+    # GIVEN values at the edges of the userid and event_id patterns (a trailing newline:
+    # Python's `$` would match before it, so the contract anchors with `\Z`), and
+    # random ones over a mixed alphabet
+    rng = random.Random(7)
+    alphabet = "aZ09-_.:@ \n\x00é/gG"
+    randoms = ["".join(rng.choice(alphabet) for _ in range(rng.randint(0, 40))) for _ in range(60)]
+    uuids = ["".join(rng.choice("0123456789abcdefABCDEF-g") for _ in range(36)) for _ in range(60)]
+    # WHEN each is decoded by the consumer THEN the verdict and reason are the contract's
+    for value in TRICKY + randoms + uuids:
+        _agrees_with_the_contract(_ev(**{field: value}))
 
 
-def test_pattern_edge_case_defers_to_the_contract() -> None:
-    # GIVEN a userid the fast path's RE2 check refuses (trailing newline) — Python's `$`
-    # matches before a final newline, so the contract itself decides
-    line = _ev(userid="user-1\n")
-    try:
-        decode_event(line)
-        contract_ok = True
-    except ValidationFailure:
-        contract_ok = False
-    # WHEN the consumer decodes it
-    batch = decode_batch([_rec(line)])
-    # THEN the consumer agrees with the contract
-    assert (len(batch.events) == 1) is contract_ok
+def _mutations(event: dict[str, Any], rng: random.Random) -> Iterator[bytes]:
+    """Lines near ``event`` at the edges of the contract (most of them break it)."""
+    line = json.dumps(event, separators=(",", ":")).encode()
+    text = line.decode()
+    ts = event["event_ts"]
+    for key, value in [
+        ("userid", 5), ("userid", None), ("userid", "a b"), ("userid", "\u0041bc"),
+        ("event_id", "not-a-uuid"), ("event_id", None), ("description", None),
+        ("description", "x" * 1025), ("description", "tab\there"), ("host", None),
+        ("app_version", "v" * 65), ("received_at", None), ("item_type", "bow"),
+        ("item_type", None), ("amount_purchased", 0), ("amount_purchased", 1.0),
+        ("amount_purchased", "3"), ("amount_purchased", True), ("price", -1), ("price", None),
+        ("level", 0), ("level", 10_001), ("level", None), ("attack", 2**63), ("health", -0.0),
+        ("guild_name", ""), ("guild_name", None), ("event_type", "dance"), ("event_type", None),
+        ("event_ts", ts.replace("T", "t")), ("event_ts", ts.replace("T", " ")),
+        ("event_ts", ts.rstrip("Z")), ("event_ts", ts.replace("Z", "+05:30")),
+        ("event_ts", ts.replace("Z", "-00:00")), ("event_ts", ts.replace("Z", ".1234567Z")),
+        ("event_ts", "2021-02-29T00:00:00Z"), ("event_ts", "2021-08-06T24:00:00Z"),
+        ("event_ts", "2021-08-06T23:59:60Z"), ("event_ts", "0001-01-01T00:00:00+01:00"),
+        ("event_ts", 1628208000), ("platform", {"os": "ios"}), ("platform", [1, 2]),
+        ("extra", 1e5), ("extra", None),
+    ]:  # fmt: skip
+        yield json.dumps({**event, key: value}, separators=(",", ":")).encode()
+    for drop in ("userid", "event_ts", "event_type", "amount_purchased", "guild_name", "level"):
+        if drop in event:
+            yield json.dumps({k: v for k, v in event.items() if k != drop}).encode()
+    yield text.replace(',"', ', "').replace('":', '" : ').encode()  # JSON whitespace
+    yield text.replace('{"', '{"event_type":"find_treasure","', 1).encode()  # tag twice
+    yield (text[:-1] + ',"userid":"other"}').encode()  # known key twice
+    yield (text[:-1] + ",}").encode()  # trailing comma
+    yield (text[:-1] + ',"extra":tru}').encode()  # bad literal in an unknown field
+    yield (text[:-1] + ',"extra":"\\x"}').encode()  # bad escape in an unknown field
+    yield (text + " ").encode()
+    yield (text + " {}").encode()
+    if "level" in event:
+        yield json.dumps({k: v for k, v in event.items() if k != "attack"}).encode()
+    yield line[: rng.randrange(1, len(line))]
+
+
+def test_mutated_generated_events_get_the_contracts_verdict() -> None:
+    # GIVEN one generated event of each type (enemy_attack with and without stats) and
+    # ~60 mutations of each aimed at types, nulls, lengths, literals, timestamps,
+    # duplicate keys, unknown fields, two values on a line and truncation
+    rng = random.Random(5)
+    by_type: dict[str, dict[str, Any]] = {}
+    for event in generate_events(40, 400, seed=5):
+        by_type.setdefault(event["event_type"], dict(event))
+    stats = {"level": 3, "attack": 4, "defense": 5, "health": 6}
+    by_type["enemy_attack_stats"] = {**by_type["enemy_attack"], **stats}
+    # WHEN the consumer decodes each THEN the verdict and reason are the contract's
+    for event in by_type.values():
+        for line in _mutations(event, rng):
+            _agrees_with_the_contract(line)
 
 
 def test_non_utf8_line_is_dead_lettered_even_in_an_unknown_field() -> None:
@@ -198,7 +253,7 @@ def test_missing_ids_are_deterministic_and_duplicates_keep_the_first() -> None:
     b = assign_ids_and_dedupe(decode_batch(recs))
     # THEN missing ids are UUIDv5(shard:sequence:line), the same both times
     name = f"shardId-000000000000:{5:020d}:1"
-    a_ids, b_ids = a.arrays["event_id"].to_pylist(), b.arrays["event_id"].to_pylist()
+    a_ids, b_ids = [e.event_id for e in a.events], [e.event_id for e in b.events]
     assert a_ids[1] == str(uuid.uuid5(EVENT_ID_NAMESPACE, name))
     assert a_ids == b_ids and a_ids[0] != a_ids[1]
     # AND the duplicate is dropped, the first occurrence kept
@@ -214,21 +269,22 @@ def test_repeated_ids_keep_each_first_occurrence_in_order() -> None:
     batch = assign_ids_and_dedupe(decode_batch(recs))
     # THEN the first a, b and c are kept, in batch order
     assert [e.description for e in batch.events] == ["0", "1", "3"]  # type: ignore[attr-defined]
-    assert batch.line_index.tolist() == [0, 1, 3] and batch.duplicates == 3
-    assert batch.arrays["event_id"].to_pylist() == [ids[0], ids[1], ids[3]]
+    assert batch.line_index == [0, 1, 3] and batch.duplicates == 3
+    assert [e.event_id for e in batch.events] == [ids[0], ids[1], ids[3]]
+    assert batch.payloads == [recs[0].data.split(b"\n")[n] for n in (0, 1, 3)]
 
 
 def test_duplicates_across_chunks_of_one_batch_are_dropped() -> None:
     # GIVEN the same id in two chunks of a batch
     dup = "00000000-0000-4000-8000-000000000002"
     recs = [_rec(_ev(event_id=dup)), _rec(_ev(event_id=dup), seq=2)]
-    seen: list[pa.Array] = []
+    seen: set[str] = set()
     # WHEN each chunk is decoded with the shared set of seen ids
     first = assign_ids_and_dedupe(decode_batch(recs, 0, 1), seen)
     second = assign_ids_and_dedupe(decode_batch(recs, 1, 2), seen)
     # THEN the second chunk's copy is a duplicate
     assert len(first.events) == 1 and second.events == [] and second.duplicates == 1
-    assert second.record_index.tolist() == []
+    assert second.record_index == [] and second.payloads == []
 
 
 @pytest.mark.parametrize(
@@ -325,18 +381,3 @@ def test_batch_key_is_deterministic() -> None:
     # GIVEN a batch's shard and first sequence number WHEN keyed THEN the layout is fixed
     key = batch_key(Settings(), "events", "2021-08-06", "shardId-000000000001", "123")
     assert key == "tables/events/dt=2021-08-06/shardId-000000000001-123.parquet"
-
-
-@pytest.mark.parametrize(
-    ("python", "re2"),
-    [
-        (r"^[a-z]+$", r"^[a-z]+$"),
-        (r"\A[a-z]+\Z", r"^[a-z]+$"),
-        (r"^a\\Z", r"^a\\Z"),  # an escaped backslash then Z: left alone
-    ],
-)
-def test_python_anchors_become_re2_anchors(python: str, re2: str) -> None:
-    # GIVEN a contract pattern WHEN translated for RE2 THEN \A/\Z map to ^/$ only
-    assert re2_pattern(python) == re2
-    values = pa.array(["abc", "abc\n"])
-    assert pc.match_substring_regex(values, re2_pattern(r"\A[a-z]+\Z")).to_pylist() == [True, False]
