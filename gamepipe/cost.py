@@ -631,7 +631,8 @@ def estimate(inp: Inputs, prices: dict[str, Price] | None = None) -> Estimate:
     scanned = 0.0
     gets = 0.0
     q_days, r_days = inp.days_scanned
-    for runs, specs, days in (
+    # Not `runs`: files_scanned() reads the compaction runs of that name from this scope.
+    for query_runs, specs, days in (
         (inp.query_runs_per_day, QUESTIONS, q_days),
         (inp.report_runs_per_day, REPORTS, r_days),
     ):
@@ -640,8 +641,8 @@ def estimate(inp: Inputs, prices: dict[str, Price] | None = None) -> Estimate:
         for table, scans, live_only in specs.values():
             rows = n * ROWS_PER_EVENT[table]
             q_bytes = query_bytes(table, scans, live_only, rows * days, rows * live_days)
-            scanned += runs * max(ATHENA_MIN_BYTES, q_bytes)
-            gets += runs * files_scanned(table, days) * S3_GETS_PER_PARQUET_FILE
+            scanned += query_runs * max(ATHENA_MIN_BYTES, q_bytes)
+            gets += query_runs * files_scanned(table, days) * S3_GETS_PER_PARQUET_FILE
     tb = scanned / 1e12
     add(
         CostLine(
