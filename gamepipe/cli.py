@@ -20,7 +20,7 @@ COMMANDS: dict[str, str] = {
     "demo": "gamepipe.demo:demo",
     "report": "gamepipe.report_cli:report",
     "compact": "gamepipe.compact_cli:compact",
-    "cost": "gamepipe.cost:cost",
+    "cost": "gamepipe.cost.cli:cost",
 }
 
 
