@@ -1,8 +1,9 @@
 """What each registered statement reads and returns, derived from its SQL with sqlglot.
 
-Local tooling: ``chalicelib.statements`` stores the results (Lambda creates the Glue views
-from them and sqlglot does not ship), ``tests/unit/test_statements.py`` keeps them equal.
-``python -m gamepipe.sql_lineage`` prints the derived values to paste into the registry.
+Local tooling: ``chalicelib/athena_sql/statements.toml`` stores the results (Lambda creates
+the Glue views from them and sqlglot does not ship), ``tests/unit/test_statements.py``
+keeps them equal. ``python -m gamepipe.sql_lineage`` prints the derived values as TOML to
+paste into the registry.
 
 A scan is one table source in one SQL scope, after the views are inlined and unused
 projections pruned (as Athena and the local engine prune them): its columns, without the
@@ -27,7 +28,6 @@ from chalicelib.statements import (
     COMPACTED,
     LIVE,
     STATEMENTS,
-    VIEWS,
     Scan,
     Statement,
     View,
@@ -92,14 +92,22 @@ def derived_columns(view: View) -> tuple[tuple[str, str], ...]:
 
 
 def main() -> None:
-    """Print every statement's derived scans (and each view's columns)."""
+    """Print every statement's derived scans (and each view's columns) as TOML."""
     for statement in STATEMENTS.values():
-        print(f"{statement.name} ({statement.kind}):")
+        print(f"# {statement.name} ({statement.kind})")
+        if isinstance(statement, View):
+            print("columns = [")
+            print(
+                "".join(f'    ["{name}", "{t}"],\n' for name, t in derived_columns(statement)),
+                end="",
+            )
+            print("]")
+            continue
+        print("scans = [")
         for scan in derived_scans(statement):
-            print(f"  {scan}")
-        if statement in VIEWS:
-            assert isinstance(statement, View)
-            print(f"  columns={derived_columns(statement)}")
+            columns = ", ".join(f'"{c}"' for c in scan.columns)
+            print(f'    {{ table = "{scan.table}", days = "{scan.days}", columns = [{columns}] }},')
+        print("]")
 
 
 if __name__ == "__main__":

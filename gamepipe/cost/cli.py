@@ -23,6 +23,8 @@ from gamepipe.cost.render import (
     to_dict,
 )
 
+FORMATS = ("table", "json", "markdown")
+
 
 @click.command(name="cost")
 @click.option(
@@ -46,13 +48,7 @@ from gamepipe.cost.render import (
     show_default=True,
     help="deployed = this repo's settings; recommended = docs/cost.md",
 )
-@click.option(
-    "--format",
-    "fmt",
-    type=click.Choice(["table", "json", "markdown"]),
-    default="table",
-    show_default=True,
-)
+@click.option("--format", "fmt", type=click.Choice(FORMATS), default="table", show_default=True)
 @click.option(
     "--bench-json",
     type=click.Path(dir_okay=False),

@@ -13,13 +13,12 @@ import dataclasses
 import json
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 DEFAULT_BENCH_JSON = Path(__file__).resolve().parents[2] / "bench" / "out" / "latest.json"
 
 
-@dataclass(frozen=True)
-class Measured:
+class Measured(NamedTuple):
     """One measured value and where it comes from (script: figure)."""
 
     value: float
@@ -45,7 +44,7 @@ class MeasuredFigures:
 
     def to_json(self) -> dict[str, Any]:
         """The JSON form ``bench/run.py`` writes (only the measured fields)."""
-        return {name: dataclasses.asdict(m) for name, m in self.found().items()}
+        return {name: m._asdict() for name, m in self.found().items()}
 
     @classmethod
     def from_json(cls, doc: dict[str, Any], where: str = "") -> MeasuredFigures:

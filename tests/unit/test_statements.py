@@ -91,3 +91,11 @@ def test_a_view_template_is_filled_in() -> None:
     assert "FROM character_events" in sql["character_event_totals"]
     assert "FROM character_stats" in sql["character_stat_totals"]
     assert all("${" not in text for text in sql.values())
+
+
+def test_a_record_with_an_unknown_key_is_refused() -> None:
+    # GIVEN a registry record with a misspelt field THEN loading it fails, naming the key
+    from chalicelib.statements import _build
+
+    with pytest.raises(ValueError, match="headrs"):
+        _build(Question, {"name": "q9", "sql_file": "x.sql", "title": "?", "headrs": ["a"]})
