@@ -27,6 +27,9 @@ class Figure:
     values: list[float] = field(default_factory=list)
     target: str = ""  # e.g. ">= 400000" or "<= 100"
     note: str = ""
+    # The cost model input this figure measures (a field of gamepipe.cost.measured.
+    # MeasuredFigures); bench/run.py hands its median to the model.
+    feeds: str = ""
 
     @property
     def median(self) -> float:

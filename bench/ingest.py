@@ -252,7 +252,7 @@ def run(quick: bool) -> list[Figure]:
     note = f"{n_requests} requests x 500 events, 100 players, Kinesis stubbed; {pinned}"
     figures = [
         Figure(BENCH, "ingest handler CPU per event (500-event requests, client event_ids)",
-               "µs/event", fast, target="<= 10", note=note),
+               "µs/event", fast, target="<= 10", note=note, feeds="ingest_us_per_event"),
         Figure(BENCH, "ingest handler CPU per event (500-event requests, server assigns ids)",
                "µs/event", fast_noid, target="<= 10", note=note),
         Figure(BENCH, "naive reference CPU per event (json + validate dict + json.dumps)",

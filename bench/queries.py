@@ -62,11 +62,12 @@ from chalicelib.query import run_query
 from chalicelib.query.local_engine import LocalEngine
 from chalicelib.query.params import Params, as_of_params
 from chalicelib.settings import Settings
+from chalicelib.statements import QUESTION_NAMES
 from chalicelib.tables import TABLES
 from gamepipe.stack.moto_server import in_process as moto_server_in_process
 
 BENCH = "queries"
-QUESTIONS = tuple(f"q{i}" for i in range(1, 8))
+QUESTIONS = QUESTION_NAMES
 TYPES = (
     "purchase_sword", "purchase_shield", "purchase_potion", "join_guild", "find_treasure",
     "enemy_attack", "defeat_enemy", "take_potion", "level_up",

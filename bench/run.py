@@ -8,13 +8,15 @@ kernel's rusage of that child gives its peak RSS. Scripts run one after another 
 2 shared cores are noisy enough without competing with each other). A script that fails or
 times out is reported with its error; expected scripts that don't exist yet are listed as
 "not available". Besides the Markdown, a machine-readable copy goes to
-``bench/out/latest.json`` (read by ``gamepipe cost``).
+``bench/out/latest.json``; its ``"measured"`` section is what ``gamepipe cost`` reads
+(:class:`gamepipe.cost.measured.MeasuredFigures`, filled from the figures marked ``feeds``).
 """
 
 from __future__ import annotations
 
 import argparse
 import ast
+import dataclasses
 import importlib.metadata
 import json
 import os
@@ -31,6 +33,10 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Figure
+from gamepipe.cost.measured import Measured, MeasuredFigures, load_measured
+from gamepipe.cost.model import estimate
+from gamepipe.cost.presets import PRESETS, build_inputs
+from gamepipe.cost.render import DEFAULT_VOLUMES, GAP_PUBLISHED, GOAL_USD_PER_MILLION, human
 
 BENCH_DIR = Path(__file__).resolve().parent
 ROOT = BENCH_DIR.parent
@@ -221,7 +227,7 @@ def merge(runs: list[list[Figure]]) -> list[Figure]:
             if key in merged:
                 merged[key].values.extend(f.values)
             else:
-                merged[key] = Figure(f.bench, f.name, f.unit, list(f.values), f.target, f.note)
+                merged[key] = dataclasses.replace(f, values=list(f.values))
     return list(merged.values())
 
 
@@ -449,33 +455,39 @@ def render_markdown(results: list[ScriptResult], meta: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def measured_figures(results: list[ScriptResult]) -> MeasuredFigures:
+    """The cost model's measured inputs: the median of each figure marked ``feeds`` (the
+    first one, if several feed the same input)."""
+    found: dict[str, Measured] = {}
+    for f in (f for r in results for f in r.figures):
+        if f.feeds and f.values and f.feeds not in found:
+            found[f.feeds] = Measured(f.median, f"{f.bench}: {f.name}")
+    return MeasuredFigures(**found)
+
+
 def cost_section(json_path: Path) -> str:
     """What this run's figures mean on AWS: ``gamepipe cost`` fed with them (docs/cost.md)."""
-    try:
-        from gamepipe import cost
-    except ImportError as exc:  # the runner must not fail because of the cost model
-        return f"\n## Cost on AWS\n\nCost model unavailable: {exc}\n"
-    measured = cost.load_measured(json_path)
+    measured = load_measured(json_path)
     lines = [
         "",
         "## Cost on AWS with this run's figures",
         "",
         "`gamepipe cost` (docs/cost.md) with the measured inputs below; list prices, us-east-1."
-        f" Goal: ≤ ${cost.GOAL_USD_PER_MILLION:.2f} per million events at 100M/day"
-        f" ({cost.GAP_PUBLISHED}).",
+        f" Goal: ≤ ${GOAL_USD_PER_MILLION:.2f} per million events at 100M/day"
+        f" ({GAP_PUBLISHED}).",
         "",
-        "| settings | " + " | ".join(cost.human(n) + "/day" for n in cost.DEFAULT_VOLUMES) + " |",
-        "|---|" + "---:|" * len(cost.DEFAULT_VOLUMES),
+        "| settings | " + " | ".join(human(n) + "/day" for n in DEFAULT_VOLUMES) + " |",
+        "|---|" + "---:|" * len(DEFAULT_VOLUMES),
     ]
-    for preset in sorted(cost.PRESETS, key=lambda p: p != "recommended"):
+    for preset in sorted(PRESETS, key=lambda p: p != "recommended"):
         cells = []
-        for n in cost.DEFAULT_VOLUMES:
-            inputs, _ = cost.build_inputs(n, 350.0, preset, measured)
-            cells.append(f"${cost.estimate(inputs).usd_per_million_events:,.4g}")
+        for n in DEFAULT_VOLUMES:
+            inputs, _ = build_inputs(n, 350.0, preset, measured)
+            cells.append(f"${estimate(inputs).usd_per_million_events:,.4g}")
         lines.append(f"| `{preset}` ($ per million events) | " + " | ".join(cells) + " |")
     lines += ["", "Measured inputs used (others: documented defaults in docs/cost.md):", ""]
-    if measured:
-        lines += [f"- `{k}` = {fmt(v)} ({src})" for k, (v, src) in sorted(measured.items())]
+    if found := measured.found():
+        lines += [f"- `{k}` = {fmt(m.value)} ({m.source})" for k, m in sorted(found.items())]
     else:
         lines.append("- none found in this run; all inputs are the documented defaults")
     return "\n".join(lines) + "\n"
@@ -501,6 +513,7 @@ def to_json(results: list[ScriptResult], meta: dict[str, Any]) -> dict[str, Any]
             for r in results
             for f in r.figures
         ],
+        "measured": measured_figures(results).to_json(),
     }
 
 

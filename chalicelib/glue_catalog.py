@@ -1,4 +1,4 @@
-"""Glue catalog of the lake: database, the five tables, and their ``dt`` partitions.
+"""Glue catalog of the lake: database, the five tables, the views and ``dt`` partitions.
 
 Everything is idempotent: creating what exists is fine, so a cold start (or a replayed
 batch) may call it again. Partitions are registered when first written, so data is
@@ -12,7 +12,9 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib import presto_view
 from chalicelib.settings import Settings
+from chalicelib.statements import VIEWS, View
 from chalicelib.tables import PARTITION_KEY, TABLES, Table
 
 _INPUT_FORMAT = "org.apache.hadoop.hive.ql.io.parquet.MapredParquetInputFormat"
@@ -73,11 +75,48 @@ def ensure_database(glue: Any, settings: Settings) -> None:
             raise
 
 
+def view_input(view: View, settings: Settings) -> dict[str, Any]:
+    """The Glue ``TableInput`` of a view, stored the way Athena's ``CREATE VIEW`` stores it."""
+    return {
+        "Name": view.name,
+        "Description": view.title,
+        "TableType": presto_view.VIEW_TYPE,
+        "Parameters": {"presto_view": "true", "comment": "Presto View"},
+        "PartitionKeys": [],
+        "ViewOriginalText": presto_view.encode(view.sql(), view.columns, settings.glue_database),
+        "ViewExpandedText": presto_view.EXPANDED_TEXT,
+        "StorageDescriptor": {
+            "Columns": [{"Name": name, "Type": t} for name, t in view.columns],
+            "SerdeInfo": {},
+        },
+    }
+
+
 def ensure_table(glue: Any, settings: Settings, table: Table) -> None:
     """Create the table, or update it when its columns or partition keys drifted."""
-    wanted = table_input(table, settings)
+    _ensure(glue, settings, table_input(table, settings), _TABLE_FIELDS)
+
+
+def ensure_view(glue: Any, settings: Settings, view: View) -> None:
+    """Create the view, or update it when its SQL or columns changed."""
+    _ensure(glue, settings, view_input(view, settings), _VIEW_FIELDS)
+
+
+# What makes an existing Glue entry out of date: these fields (key paths) differ.
+_TABLE_FIELDS = (
+    ("PartitionKeys",),
+    ("StorageDescriptor", "Columns"),
+    ("StorageDescriptor", "Location"),
+)
+_VIEW_FIELDS = (("ViewOriginalText",), ("StorageDescriptor", "Columns"))
+
+
+def _ensure(
+    glue: Any, settings: Settings, wanted: dict[str, Any], fields: tuple[tuple[str, ...], ...]
+) -> None:
+    """Create ``wanted``, or update the existing entry when one of ``fields`` differs."""
     try:
-        current = glue.get_table(DatabaseName=settings.glue_database, Name=table.name)["Table"]
+        current = glue.get_table(DatabaseName=settings.glue_database, Name=wanted["Name"])["Table"]
     except ClientError as exc:
         if _code(exc) != "EntityNotFoundException":
             raise
@@ -87,20 +126,24 @@ def ensure_table(glue: Any, settings: Settings, table: Table) -> None:
             if _code(exc2) != "AlreadyExistsException":  # created concurrently
                 raise
         return
-    cur_sd = current.get("StorageDescriptor", {})
-    if (
-        cur_sd.get("Columns") != wanted["StorageDescriptor"]["Columns"]
-        or current.get("PartitionKeys") != wanted["PartitionKeys"]
-        or cur_sd.get("Location") != wanted["StorageDescriptor"]["Location"]
-    ):
+    if any(_field(current, path) != _field(wanted, path) for path in fields):
         glue.update_table(DatabaseName=settings.glue_database, TableInput=wanted)
 
 
+def _field(entry: dict[str, Any], path: tuple[str, ...]) -> Any:
+    *parents, last = path
+    for key in parents:
+        entry = entry.get(key) or {}
+    return entry.get(last)
+
+
 def ensure_catalog(glue: Any, settings: Settings) -> None:
-    """Create the database and the five tables idempotently."""
+    """Create the database, the five tables and the views idempotently."""
     ensure_database(glue, settings)
     for table in TABLES.values():
         ensure_table(glue, settings, table)
+    for view in VIEWS:
+        ensure_view(glue, settings, view)
 
 
 class Catalog:

@@ -28,8 +28,7 @@ COMMANDS: dict[str, str] = {
     "demo": "gamepipe.commands.demo:demo",
     "report": "gamepipe.commands.report:report",
     "compact": "gamepipe.commands.compact:compact",
-    # the cost model is being split into a package; its command moves here after that
-    "cost": "gamepipe.cost:cost",
+    "cost": "gamepipe.commands.cost:cost",
 }
 
 

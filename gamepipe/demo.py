@@ -26,23 +26,6 @@ from gamepipe.errors import UserError
 from gamepipe.stack import state
 
 ROOT = Path(__file__).resolve().parents[1]
-QUESTIONS = {
-    "q1": "How many swords, shields and potions were purchased?",
-    "q2": "How many members are in each guild?",
-    "q3": "What are the levels of the top 10 players?",
-    "q4": "How many enemies did each player defeat? (top 10)",
-    "q5": "Which player used the most potions?",
-    "q6": "Which player found the most treasures?",
-    "q7": "How many players were attacked by an enemy?",
-}
-HEADERS = {
-    "q1": ("item", "purchased"),
-    "q2": ("guild", "members"),
-    "q3": ("userid", "level"),
-    "q4": ("userid", "defeats"),
-    "q5": ("userid", "potions"),
-    "q6": ("userid", "treasures"),
-}
 
 
 @dataclass
@@ -87,32 +70,6 @@ def plain(value: Any) -> Any:
     if isinstance(value, list | tuple):
         return [plain(v) for v in value]
     return value
-
-
-def format_table(headers: tuple[str, str], rows: list[list[Any]]) -> str:
-    """A plain two-column text table."""
-    body = [(str(a), str(b)) for a, b in rows] or [("(none)", "")]
-    w0 = max(len(headers[0]), *(len(r[0]) for r in body))
-    w1 = max(len(headers[1]), *(len(r[1]) for r in body))
-    lines = [f"  {headers[0]:<{w0}}  {headers[1]:>{w1}}", f"  {'-' * w0}  {'-' * w1}"]
-    lines += [f"  {a:<{w0}}  {b:>{w1}}" for a, b in body]
-    return "\n".join(lines)
-
-
-def format_answers(answers: dict[str, Any]) -> str:
-    """The 7 answers as titled text tables."""
-    out = []
-    for q, title in QUESTIONS.items():
-        out.append(f"{q.upper()}. {title}")
-        value = answers.get(q)
-        if q == "q7":
-            out.append(f"  {value}")
-        elif isinstance(value, dict):
-            out.append(format_table(HEADERS[q], [[k, v] for k, v in value.items()]))
-        else:
-            out.append(format_table(HEADERS[q], list(value or [])))
-        out.append("")
-    return "\n".join(out)
 
 
 def generator_argv(url: str, opts: DemoOptions, truth: Path, summary: Path) -> list[str]:

@@ -1,4 +1,4 @@
-"""The oracle: the 7 answers and 3 reports computed in plain Python from the ground truth.
+"""The oracle: the answers and reports computed in plain Python from the ground truth.
 
 Independent of the SQL on purpose (no SQL, DuckDB or pyarrow): it reads the generator's
 truth file (every event SENT), drops what the contract rejects, counts each event_id once
@@ -12,13 +12,14 @@ from __future__ import annotations
 
 import json
 from collections import Counter, defaultdict
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 from chalicelib.contract import ValidationFailure, validate_event
+from chalicelib.statements import QUESTION_NAMES, REPORT_NAMES
 
 ITEMS = ("potion", "shield", "sword")
 STATS_TYPES = frozenset({"level_up", "take_potion"})  # plus enemy_attack carrying stats
@@ -79,35 +80,68 @@ def accepted_events(events: Iterable[dict[str, Any]]) -> list[_Event]:
 
 
 def compute_answers(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
-    """The 7 answers in the answers-JSON shape (see chalicelib.query.answers)."""
+    """Every question's answer in the answers-JSON shape (see chalicelib.query.answers)."""
     accepted = accepted_events(events)
-    purchased = dict.fromkeys(ITEMS, 0)
-    for ev in accepted:
-        if ev.event_type.startswith("purchase_"):
-            purchased[ev.fields["item_type"]] += ev.fields["amount_purchased"]
-    max_level: dict[str, int] = {}
-    for ev in _stats_rows(accepted):
-        max_level[ev.userid] = max(max_level.get(ev.userid, 0), ev.fields["level"])
-    defeats = _count(accepted, "defeat_enemy")
-    return {
-        "q1": purchased,
-        "q2": {g: n for g, n in _guild_members(accepted)},
-        "q3": _ranked(max_level)[:TOP_N],
-        "q4": _ranked(defeats)[:TOP_N],
-        "q5": _tied_first(_count(accepted, "take_potion")),
-        "q6": _tied_first(_count(accepted, "find_treasure")),
-        "q7": len({ev.userid for ev in accepted if ev.event_type == "enemy_attack"}),
-    }
+    return {name: ORACLES[name](accepted) for name in QUESTION_NAMES}
 
 
 def compute_reports(
     events: Iterable[dict[str, Any]], as_of: date | None = None
 ) -> dict[str, list[dict[str, Any]]]:
-    """The 3 reports as lists of row dicts, in the SQL's column names and row order; with
+    """The reports as lists of row dicts, in the SQL's column names and row order; with
     ``as_of``, only events whose UTC date is on or before it (all events without)."""
     accepted = accepted_events(events)
     if as_of is not None:
         accepted = [ev for ev in accepted if ev.event_ts.astimezone(UTC).date() <= as_of]
+    return {name: ORACLES[name](accepted) for name in REPORT_NAMES}
+
+
+# --- one function per question and report, named as in chalicelib.statements -----------
+
+
+def items_purchased(accepted: list[_Event]) -> dict[str, int]:
+    """q1: amount purchased per item, every item present."""
+    purchased = dict.fromkeys(ITEMS, 0)
+    for ev in _purchases(accepted):
+        purchased[ev.fields["item_type"]] += ev.fields["amount_purchased"]
+    return purchased
+
+
+def guild_members(accepted: list[_Event]) -> dict[str, int]:
+    """q2: members per guild (a player's latest join), most members first."""
+    return dict(_guild_members(accepted))
+
+
+def top_levels(accepted: list[_Event]) -> list[list[Any]]:
+    """q3: the 10 highest levels reached, ties by userid."""
+    max_level: dict[str, int] = {}
+    for ev in _stats_rows(accepted):
+        max_level[ev.userid] = max(max_level.get(ev.userid, 0), ev.fields["level"])
+    return _ranked(max_level)[:TOP_N]
+
+
+def enemies_defeated(accepted: list[_Event]) -> list[list[Any]]:
+    """q4: the 10 players with the most defeat_enemy events, ties by userid."""
+    return _ranked(_count(accepted, "defeat_enemy"))[:TOP_N]
+
+
+def most_potions(accepted: list[_Event]) -> list[list[Any]]:
+    """q5: every player tied for the most take_potion events."""
+    return _tied_first(_count(accepted, "take_potion"))
+
+
+def most_treasures(accepted: list[_Event]) -> list[list[Any]]:
+    """q6: every player tied for the most find_treasure events."""
+    return _tied_first(_count(accepted, "find_treasure"))
+
+
+def players_attacked(accepted: list[_Event]) -> int:
+    """q7: players with at least one enemy_attack event."""
+    return len({ev.userid for ev in accepted if ev.event_type == "enemy_attack"})
+
+
+def player_standings(accepted: list[_Event]) -> list[dict[str, Any]]:
+    """Each player's latest stats, highest level first, ties by userid."""
     latest: dict[str, _Event] = {}
     for ev in _stats_rows(accepted):
         if ev.userid not in latest or _later(ev, latest[ev.userid]):
@@ -122,15 +156,17 @@ def compute_reports(
         }
         for ev in latest.values()
     ]
-    standings.sort(key=lambda r: (-r["level"], r["userid"]))
+    return sorted(standings, key=lambda r: (-r["level"], r["userid"]))
 
+
+def player_purchases(accepted: list[_Event]) -> list[dict[str, Any]]:
+    """Items bought and gold spent per player, most gold first, ties by userid."""
     bought: dict[str, dict[str, int]] = defaultdict(lambda: dict.fromkeys(ITEMS, 0))
     gold: Counter[str] = Counter()
-    for ev in accepted:
-        if ev.event_type.startswith("purchase_"):
-            amount = ev.fields["amount_purchased"]
-            bought[ev.userid][ev.fields["item_type"]] += amount
-            gold[ev.userid] += ev.fields["price"] * amount
+    for ev in _purchases(accepted):
+        amount = ev.fields["amount_purchased"]
+        bought[ev.userid][ev.fields["item_type"]] += amount
+        gold[ev.userid] += ev.fields["price"] * amount
     purchases = [
         {
             "userid": user,
@@ -141,14 +177,31 @@ def compute_reports(
         }
         for user, items in bought.items()
     ]
-    purchases.sort(key=lambda r: (-r["gold_spent"], r["userid"]))
+    return sorted(purchases, key=lambda r: (-r["gold_spent"], r["userid"]))
 
-    guilds = [{"guild_name": g, "members": n} for g, n in _guild_members(accepted)]
-    return {
-        "player_standings": standings,
-        "player_purchases": purchases,
-        "guild_membership": guilds,
-    }
+
+def guild_membership(accepted: list[_Event]) -> list[dict[str, Any]]:
+    """Members per guild as rows, most members first."""
+    return [{"guild_name": g, "members": n} for g, n in _guild_members(accepted)]
+
+
+# Registry name -> oracle function (a unit test checks both sides name the same set).
+ORACLES: dict[str, Callable[[list[_Event]], Any]] = {
+    "q1": items_purchased,
+    "q2": guild_members,
+    "q3": top_levels,
+    "q4": enemies_defeated,
+    "q5": most_potions,
+    "q6": most_treasures,
+    "q7": players_attacked,
+    "player_standings": player_standings,
+    "player_purchases": player_purchases,
+    "guild_membership": guild_membership,
+}
+
+
+def _purchases(accepted: list[_Event]) -> list[_Event]:
+    return [ev for ev in accepted if ev.event_type.startswith("purchase_")]
 
 
 def _stats_rows(accepted: list[_Event]) -> list[_Event]:

@@ -21,6 +21,9 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from chalicelib.contract import ValidationFailure, validate_event
+from chalicelib.glue_catalog import ensure_view
+from chalicelib.settings import Settings
+from chalicelib.statements import VIEWS
 from chalicelib.tables import TABLES
 
 GUILDS = ("Castle of Rock", "Game of Thrones", "Knights of the Round Table")
@@ -217,7 +220,8 @@ def write_lake_s3(
 
 
 def create_glue_tables(glue: Any, *, database: str, bucket: str, prefix: str) -> None:
-    """The database and the five tables (columns from chalicelib.tables), if missing."""
+    """The database, the five tables (columns from chalicelib.tables) and the views (as
+    chalicelib.glue_catalog stores them), if missing."""
     with contextlib.suppress(glue.exceptions.AlreadyExistsException):
         glue.create_database(DatabaseInput={"Name": database})
     for table in TABLES.values():
@@ -236,6 +240,9 @@ def create_glue_tables(glue: Any, *, database: str, bucket: str, prefix: str) ->
                     },
                 },
             )
+    settings = Settings(glue_database=database)
+    for view in VIEWS:
+        ensure_view(glue, settings, view)
 
 
 def register_partition(

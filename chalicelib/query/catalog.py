@@ -1,9 +1,9 @@
-"""What the local engine may read: tables, column types and REGISTERED partitions' files.
+"""What the local engine may read: tables, column types, REGISTERED partitions' files, views.
 
 Read from Glue (moto, LocalStack-less setups and AWS alike) or, for benchmarks over a
-local lake, from a directory laid out like the S3 lake. As in Athena, only registered
-partitions are visible; files are listed once per catalog load so warm queries do not
-re-list S3.
+local lake, from a directory laid out like the S3 lake (the views then come from
+``chalicelib.statements``). As in Athena, only registered partitions are visible; files
+are listed once per catalog load so warm queries do not re-list S3.
 """
 
 from __future__ import annotations
@@ -14,6 +14,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
 
+from chalicelib import presto_view
+from chalicelib.statements import VIEWS
 from chalicelib.tables import PARTITION_KEY, TABLES
 
 
@@ -42,11 +44,35 @@ class TableInfo:
         return dict(self.columns + self.partition_keys)
 
 
-def load_glue_catalog(database: str, glue_client: Any, s3_client: Any) -> dict[str, TableInfo]:
-    """Every table of ``database`` with its registered partitions and their files."""
+@dataclass(frozen=True)
+class ViewInfo:
+    """A view as the catalog describes it: its Athena SQL and declared output columns."""
+
+    name: str
+    sql: str
+    columns: tuple[tuple[str, str], ...]
+
+
+@dataclass(frozen=True)
+class LakeCatalog:
+    """The tables and views of one Glue database (or local lake)."""
+
+    tables: dict[str, TableInfo]
+    views: dict[str, ViewInfo]
+
+
+def load_glue_catalog(database: str, glue_client: Any, s3_client: Any) -> LakeCatalog:
+    """Every table of ``database`` with its registered partitions and their files, and
+    every view with its SQL."""
     tables: dict[str, TableInfo] = {}
+    views: dict[str, ViewInfo] = {}
     for page in glue_client.get_paginator("get_tables").paginate(DatabaseName=database):
         for table in page["TableList"]:
+            if table.get("TableType") == presto_view.VIEW_TYPE:
+                view = _view_info(table)
+                if view is not None:
+                    views[view.name] = view
+                continue
             sd = table.get("StorageDescriptor", {})
             keys = tuple((k["Name"].lower(), k["Type"]) for k in table.get("PartitionKeys", []))
             partitions: list[Partition] = []
@@ -72,7 +98,17 @@ def load_glue_catalog(database: str, glue_client: Any, s3_client: Any) -> dict[s
                 location=sd.get("Location", ""),
                 partitions=tuple(sorted(partitions, key=lambda p: p.values)),
             )
-    return tables
+    return LakeCatalog(tables, views)
+
+
+def _view_info(table: dict[str, Any]) -> ViewInfo | None:
+    """The view a Glue entry of type VIRTUAL_VIEW holds; None for a view that is not a
+    Presto (Athena) view, e.g. one Spark wrote: Athena cannot read it either."""
+    try:
+        decoded = presto_view.decode(table.get("ViewOriginalText", ""))
+    except ValueError:
+        return None
+    return ViewInfo(table["Name"].lower(), decoded.sql, decoded.columns)
 
 
 def _partition_lister(
@@ -119,10 +155,11 @@ def _dir_uri(location: str) -> str:
     return f"{scheme}://{parsed.netloc}{path}"
 
 
-def load_lake_catalog(root: str | Path) -> dict[str, TableInfo]:
+def load_lake_catalog(root: str | Path) -> LakeCatalog:
     """The five lake tables read from a local directory ``<root>/<table>/dt=YYYY-MM-DD/``.
 
-    Every ``dt=`` directory counts as registered: the directory plays Glue's part.
+    Every ``dt=`` directory counts as registered: the directory plays Glue's part, and
+    ``chalicelib.statements`` provides the views Glue would hold.
     """
     root_path = Path(root)
     tables: dict[str, TableInfo] = {}
@@ -140,7 +177,8 @@ def load_lake_catalog(root: str | Path) -> dict[str, TableInfo]:
             location=str(base),
             partitions=tuple(partitions),
         )
-    return tables
+    views = {v.name: ViewInfo(v.name, v.sql(), v.columns) for v in VIEWS}
+    return LakeCatalog(tables, views)
 
 
 def list_data_files(location: str, s3_client: Any) -> tuple[str, ...]:

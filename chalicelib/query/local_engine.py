@@ -21,7 +21,7 @@ import duckdb
 import pyarrow as pa
 
 from chalicelib import aws
-from chalicelib.query.catalog import TableInfo, load_glue_catalog, load_lake_catalog
+from chalicelib.query.catalog import LakeCatalog, TableInfo, load_glue_catalog, load_lake_catalog
 from chalicelib.query.params import Params
 from chalicelib.query.translate import translate
 from chalicelib.settings import Settings, endpoint_url
@@ -43,7 +43,7 @@ _DUCKDB_TYPES = {
     "binary": "BLOB",
 }
 
-CatalogLoader = Callable[[], dict[str, TableInfo]]
+CatalogLoader = Callable[[], LakeCatalog]
 
 
 def extension_directory() -> str:
@@ -86,6 +86,7 @@ class LocalEngine:
         self._con: duckdb.DuckDBPyConnection | None = None
         self._functions: frozenset[str] = frozenset()
         self._tables: dict[str, TableInfo] = {}
+        self._views: dict[str, str] = {}  # name -> Athena SQL, inlined where a query reads it
         self._loaded_at: float | None = None
         self._s3_ready = False
         self._translated: dict[str, str] = {}
@@ -118,7 +119,11 @@ class LocalEngine:
             if cached is None:
                 schemas = {name: t.all_columns for name, t in self._tables.items()}
                 cached = translate(
-                    sql, schemas, database=self.database, known_functions=self._functions
+                    sql,
+                    schemas,
+                    database=self.database,
+                    known_functions=self._functions,
+                    views=self._views,
                 )
                 # Valid until the catalog (and so the column types) is reloaded.
                 if len(self._translated) >= 256:
@@ -172,7 +177,8 @@ class LocalEngine:
         if self._loaded_at is not None and now - self._loaded_at < self.ttl_seconds:
             return
         con = self._connection()
-        tables = self._load()
+        catalog = self._load()
+        tables = catalog.tables
         if any(_is_s3(f) for t in tables.values() for p in t.partitions for f in p.files):
             self._configure_s3(con)
         schema = _quote(self.database)
@@ -181,6 +187,7 @@ class LocalEngine:
         for table in tables.values():
             con.execute(f"CREATE VIEW {schema}.{_quote(table.name)} AS {_view_sql(table)}")
         self._tables = tables
+        self._views = {name: view.sql for name, view in catalog.views.items()}
         self._translated.clear()
         self._loaded_at = time.monotonic()
 

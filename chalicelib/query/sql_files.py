@@ -1,4 +1,9 @@
-"""Named SQL statements under chalicelib/athena_sql: resolve a name like "q3" to its text."""
+"""Named SQL statements under chalicelib/athena_sql: resolve a name like "q3" to its text.
+
+The registered statements (``chalicelib.statements``: questions, reports, views) resolve by
+their name; every file also resolves as "folder/stem" (``seed/q3``, ``ddl/events``), so the
+seed's wrong answers never shadow ours.
+"""
 
 from __future__ import annotations
 
@@ -8,35 +13,29 @@ from pathlib import Path
 from string import Template
 
 from chalicelib.settings import Settings
+from chalicelib.statements import SQL_ROOT, STATEMENTS
 
-SQL_ROOT = Path(__file__).resolve().parent.parent / "athena_sql"
-# Folders whose files can be run by name; seed/ is reached as "seed/q3" so that the
-# seed's wrong answers never shadow ours.
-NAMED_FOLDERS = ("questions", "reports")
-QUESTION_NAMES = tuple(f"q{i}" for i in range(1, 8))
-REPORT_NAMES = ("player_standings", "player_purchases", "guild_membership")
+__all__ = ["SQL_ROOT", "catalog", "load_sql", "looks_like_sql", "render_ddl", "resolve"]
 
 _SHORT = re.compile(r"^(q\d+)_")
 
 
 @functools.lru_cache(maxsize=1)
 def catalog() -> dict[str, Path]:
-    """Map every resolvable name (stem, short "qN" alias, "folder/stem") to its file."""
+    """Map every resolvable name (registered name, "folder/stem", "folder/qN") to its file."""
     names: dict[str, Path] = {}
     for folder in sorted(p for p in SQL_ROOT.iterdir() if p.is_dir()):
         for path in sorted(folder.glob("*.sql")):
             short = _SHORT.match(path.stem)
-            keys = [path.stem, short.group(1)] if short else [path.stem]
-            for key in keys:
+            for key in [path.stem, short.group(1)] if short else [path.stem]:
                 names[f"{folder.name}/{key}"] = path
-                if folder.name in NAMED_FOLDERS:
-                    names[key] = path
+    names.update({name: statement.path for name, statement in STATEMENTS.items()})
     return names
 
 
 def resolve(name: str) -> Path | None:
-    """The file for a statement name ("q3", "q3_top_levels", "seed/q3"), or None."""
-    return catalog().get(name.strip().removesuffix(".sql"))
+    """The file for a statement name ("q3", "player_standings", "seed/q3"), or None."""
+    return catalog().get(_key(name))
 
 
 def strip_terminator(sql: str) -> str:
@@ -45,8 +44,14 @@ def strip_terminator(sql: str) -> str:
 
 
 def load_sql(name: str) -> str:
-    """The SQL text of a named statement, without its trailing ';'; KeyError if unknown."""
-    path = resolve(name)
+    """The SQL text of a named statement, without its trailing ';'; KeyError if unknown.
+
+    A registered statement comes with its template filled in and fixed parameters bound.
+    """
+    key = _key(name)
+    if key in STATEMENTS:
+        return STATEMENTS[key].sql()
+    path = resolve(key)
     if path is None:
         raise KeyError(f"no SQL statement named {name!r}; known: {', '.join(sorted(catalog()))}")
     return strip_terminator(path.read_text(encoding="utf-8"))
@@ -61,3 +66,7 @@ def render_ddl(table: str, settings: Settings) -> str:
     """The CREATE EXTERNAL TABLE statement of ``table`` with its S3 location filled in."""
     text = load_sql(f"ddl/{table}")
     return Template(text).substitute(tables_root=settings.tables_root)
+
+
+def _key(name: str) -> str:
+    return name.strip().removesuffix(".sql")

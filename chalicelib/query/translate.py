@@ -16,6 +16,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import ErrorLevel, OptimizeError, ParseError, UnsupportedError
 from sqlglot.optimizer.annotate_types import annotate_types
+from sqlglot.optimizer.pushdown_projections import pushdown_projections
 from sqlglot.optimizer.qualify import qualify
 from sqlglot.schema import MappingSchema
 
@@ -43,11 +44,18 @@ def translate(
     *,
     database: str,
     known_functions: Collection[str] = (),
+    views: Mapping[str, str] | None = None,
 ) -> str:
-    """Translate one Athena statement to DuckDB SQL over ``"<database>"."<table>"`` views."""
+    """Translate one Athena statement to DuckDB SQL over ``"<database>"."<table>"`` views.
+
+    ``views`` (name -> Athena SQL, as the Glue catalog stores them) are inlined where the
+    statement reads them, so only the columns the statement uses are read: DuckDB 1.4 does
+    not prune unused columns through a view's UNION ALL, sqlglot's pushdown does.
+    """
     _reject_java_pattern_functions(sql)
     tree = _parse_one(sql)
     _strip_catalog(tree, database)
+    inlined = inline_views(tree, views or {}, database)
     _reject_hidden_columns(tree)
     _name_like_athena(tree)
     schema = MappingSchema(
@@ -56,6 +64,8 @@ def translate(
     )
     try:
         tree = qualify(tree, schema=schema, dialect="athena", db=database, quote_identifiers=True)
+        if inlined:
+            tree = pushdown_projections(tree)
         tree = annotate_types(tree, schema=schema)
     except OptimizeError as exc:
         raise UnsupportedSqlError(f"cannot resolve the query against the catalog: {exc}") from exc
@@ -105,6 +115,28 @@ def _strip_catalog(tree: exp.Expr, database: str) -> None:
             raise UnsupportedSqlError(
                 f"database {table.db!r} is not the configured Glue database {database!r}"
             )
+
+
+def inline_views(
+    tree: exp.Expr, views: Mapping[str, str], database: str, within: tuple[str, ...] = ()
+) -> bool:
+    """Replace each read of a view with the view's SQL as a subquery (views within views
+    too); True if any was replaced. A view that reads itself is an error."""
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    inlined = False
+    for table in list(tree.find_all(exp.Table)):
+        name = table.name.lower()
+        if name not in views or name in ctes:
+            continue
+        if name in within:
+            raise UnsupportedSqlError(f"view {name} reads itself: {' -> '.join(within)}")
+        body = _parse_one(views[name])
+        _strip_catalog(body, database)
+        inline_views(body, views, database, (*within, name))
+        alias = exp.TableAlias(this=exp.to_identifier(table.alias_or_name))
+        table.replace(exp.Subquery(this=body, alias=alias))
+        inlined = True
+    return inlined
 
 
 def _reject_hidden_columns(tree: exp.Expr) -> None:

@@ -9,7 +9,8 @@ from typing import Any
 
 import click
 
-from gamepipe.demo import DemoOptions, format_answers, run_demo
+from gamepipe.answers_text import format_answers
+from gamepipe.demo import DemoOptions, run_demo
 from gamepipe.stack import state
 from gamepipe.stack.targets import TARGETS
 

@@ -7,8 +7,10 @@ from typing import Any
 import boto3
 import pytest
 
-from chalicelib.glue_catalog import Catalog, ensure_catalog, table_input
+from chalicelib import presto_view
+from chalicelib.glue_catalog import Catalog, ensure_catalog, table_input, view_input
 from chalicelib.settings import Settings
+from chalicelib.statements import VIEWS
 from chalicelib.tables import TABLES
 
 SETTINGS = Settings(glue_database="gamepipe_test", data_bucket="lake", data_prefix="t")
@@ -24,11 +26,12 @@ def test_ensure_catalog_is_idempotent_and_types_come_from_tables_py(glue: Any) -
     # WHEN the catalog is ensured twice
     ensure_catalog(glue, SETTINGS)
     ensure_catalog(glue, SETTINGS)
-    # THEN the five tables exist once, as external Parquet tables partitioned by dt
+    # THEN the five tables and the views exist once; the tables as external Parquet tables
+    # partitioned by dt
     names = sorted(
         t["Name"] for t in glue.get_tables(DatabaseName=SETTINGS.glue_database)["TableList"]
     )
-    assert names == sorted(TABLES)
+    assert names == sorted([*TABLES, *(v.name for v in VIEWS)])
     for name, table in TABLES.items():
         got = glue.get_table(DatabaseName=SETTINGS.glue_database, Name=name)["Table"]
         sd = got["StorageDescriptor"]
@@ -38,6 +41,39 @@ def test_ensure_catalog_is_idempotent_and_types_come_from_tables_py(glue: Any) -
         assert got["PartitionKeys"] == [{"Name": "dt", "Type": "string"}]
         assert sd["Location"] == f"s3://lake/t/{name}/"
         assert "parquet" in sd["SerdeInfo"]["SerializationLibrary"].lower()
+
+
+def test_views_are_stored_as_athena_stores_them(glue: Any) -> None:
+    # GIVEN the catalog ensured
+    ensure_catalog(glue, SETTINGS)
+    for view in VIEWS:
+        got = glue.get_table(DatabaseName=SETTINGS.glue_database, Name=view.name)["Table"]
+        # THEN each view is a VIRTUAL_VIEW whose Presto document holds the registry's SQL,
+        # resolving in our database, with the registry's columns in Presto and Glue types
+        assert got["TableType"] == "VIRTUAL_VIEW"
+        assert got["Parameters"]["presto_view"] == "true"
+        assert got["ViewExpandedText"] == "/* Presto View */"
+        decoded = presto_view.decode(got["ViewOriginalText"])
+        assert decoded.sql == view.sql()
+        assert "${" not in decoded.sql and decoded.sql.lstrip().startswith("--")
+        assert decoded.columns == tuple(
+            (name, presto_view.presto_type(t)) for name, t in view.columns
+        )
+        sd_columns = [(c["Name"], c["Type"]) for c in got["StorageDescriptor"]["Columns"]]
+        assert sd_columns == list(view.columns)
+
+
+def test_changed_view_is_updated(glue: Any) -> None:
+    # GIVEN a view stored earlier with other SQL
+    glue.create_database(DatabaseInput={"Name": SETTINGS.glue_database})
+    view = VIEWS[0]
+    old = view_input(view, SETTINGS)
+    old["ViewOriginalText"] = presto_view.encode("SELECT 1 AS x", [("x", "int")], "db")
+    glue.create_table(DatabaseName=SETTINGS.glue_database, TableInput=old)
+    # WHEN the catalog is ensured THEN the view holds the current SQL
+    ensure_catalog(glue, SETTINGS)
+    got = glue.get_table(DatabaseName=SETTINGS.glue_database, Name=view.name)["Table"]
+    assert presto_view.decode(got["ViewOriginalText"]).sql == view.sql()
 
 
 def test_drifted_table_is_updated(glue: Any) -> None:

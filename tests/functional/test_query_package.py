@@ -26,7 +26,8 @@ def test_chalice_package_contains_sql_and_schema(tmp_path: Path) -> None:
         timeout=300,
     )
 
-    # THEN every SQL file under chalicelib/athena_sql and the event schema are in the zip
+    # THEN every SQL file under chalicelib/athena_sql, the statement registry and the event
+    # schema are in the zip
     with zipfile.ZipFile(tmp_path / "out" / "deployment.zip") as zf:
         names = set(zf.namelist())
         expected = {
@@ -35,5 +36,6 @@ def test_chalice_package_contains_sql_and_schema(tmp_path: Path) -> None:
         assert len(expected) >= 22
         assert expected <= names
         assert "chalicelib/contract/event_schema.json" in names
+        assert "chalicelib/athena_sql/statements.toml" in names
         q3 = zf.read("chalicelib/athena_sql/questions/q3_top_levels.sql").decode()
     assert "max(level)" in q3

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import ast
+import dataclasses
 import json
 
 import pytest
 
 from bench import run as runner
 from bench.common import Figure
+from gamepipe.cost.measured import MeasuredFigures, load_measured
 
 
 @pytest.mark.parametrize(
@@ -123,3 +126,60 @@ def test_budget_skips_a_script_that_cannot_finish_in_time(tmp_path) -> None:
     assert runner.to_json(results, {"quick": True})["scripts"][0]["expected_s"] == 500.0
     # AND a full run's history does not apply to a quick run
     assert runner.previous_walls(path, quick=False) == {}
+
+
+def test_the_figures_marked_feeds_become_the_cost_models_measured_inputs(tmp_path) -> None:
+    # GIVEN a consumer run with a per-CPU-second figure marked as feeding the cost model,
+    # references that are not, and an ingest figure marked too
+    results = [
+        runner.ScriptResult("consumer", "ok", [1.0], 1.0, "", [
+            Figure("consumer", "consumer core events/s, 1 core", "events/s", [150_000.0]),
+            Figure("consumer", "consumer core events per CPU-second", "events/s",
+                   [230_000.0, 250_000.0, 240_000.0], feeds="consumer_events_per_s"),
+            Figure("consumer", "DuckDB threads=1 events per CPU-second", "events/s", [8e5]),
+        ]),
+        runner.ScriptResult("ingest", "ok", [1.0], 1.0, "", [
+            Figure("ingest", "ingest handler CPU per event", "µs/event", [6.0],
+                   feeds="ingest_us_per_event"),
+        ]),
+    ]  # fmt: skip
+    # WHEN the run is written as JSON and the cost model reads it back
+    path = tmp_path / "latest.json"
+    path.write_text(json.dumps(runner.to_json(results, {"date": "D", "quick": True})))
+    measured = load_measured(path)
+    # THEN it gets the marked figures' medians under the model's input names
+    assert measured.consumer_events_per_s is not None
+    assert measured.consumer_events_per_s.value == 240_000.0
+    assert measured.consumer_events_per_s.source.endswith(
+        "consumer: consumer core events per CPU-second"
+    )
+    assert measured.ingest_us_per_event is not None
+    assert measured.ingest_us_per_event.value == 6.0
+    # AND the BENCHMARKS.md cost section lists them
+    section = runner.cost_section(path)
+    assert "`consumer_events_per_s` = 240,000" in section
+    assert "| `recommended` ($ per million events) |" in section
+
+
+def test_a_figure_feeding_an_unknown_input_fails_loudly() -> None:
+    # GIVEN a script marking a figure with a name the cost model has no input for
+    bad = [runner.ScriptResult("x", "ok", figures=[Figure("x", "f", "ms", [1.0], feeds="nope")])]
+    # THEN the runner refuses rather than dropping the figure silently
+    with pytest.raises(TypeError):
+        runner.measured_figures(bad)
+
+
+def test_the_benchmark_scripts_feed_only_inputs_the_cost_model_has() -> None:
+    # GIVEN every `feeds=` a benchmark script writes
+    fed = [
+        kw.value.value
+        for path in runner.BENCH_DIR.glob("*.py")
+        for node in ast.walk(ast.parse(path.read_text(encoding="utf-8")))
+        if isinstance(node, ast.Call)
+        for kw in node.keywords
+        if kw.arg == "feeds" and isinstance(kw.value, ast.Constant)
+    ]
+    # THEN each names a MeasuredFigures field, once, and the two speeds are measured
+    fields = {f.name for f in dataclasses.fields(MeasuredFigures)}
+    assert set(fed) <= fields and len(fed) == len(set(fed))
+    assert {"consumer_events_per_s", "ingest_us_per_event"} <= set(fed)

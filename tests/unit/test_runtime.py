@@ -11,7 +11,8 @@ from typing import Any
 
 import pytest
 
-from gamepipe.demo import format_answers, plain
+from gamepipe.answers_text import format_answers
+from gamepipe.demo import plain
 from gamepipe.runtime.kinesis_poller import first_failure, lambda_record
 from gamepipe.runtime.schedule import (
     aws_cron_to_unix,

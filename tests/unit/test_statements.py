@@ -1,0 +1,101 @@
+"""The statement registry (chalicelib/statements.py) agrees with the SQL, the oracle and the
+reports: stored scans and view columns equal what sqlglot derives from the SQL."""
+
+from __future__ import annotations
+
+import re
+
+import pytest
+
+from chalicelib.reports.definitions import CHARTS
+from chalicelib.statements import (
+    ALL_DAYS,
+    QUESTIONS,
+    REPORT_NAMES,
+    REPORTS,
+    STATEMENTS,
+    VIEWS,
+    Question,
+    Statement,
+    View,
+)
+from gamepipe.oracle import ORACLES
+from gamepipe.sql_lineage import derived_columns, derived_scans
+
+RUN = [*QUESTIONS, *REPORTS]
+
+
+@pytest.mark.parametrize("statement", RUN, ids=lambda s: s.name)
+def test_stored_scans_are_the_ones_the_sql_makes(statement: Statement) -> None:
+    # GIVEN a question or report WHEN sqlglot derives what its SQL reads (views inlined,
+    # unused columns pruned) THEN the registry stores exactly that (paste the derived value
+    # from `python -m gamepipe.sql_lineage` when the SQL changes)
+    assert statement.scans == derived_scans(statement), derived_scans(statement)
+
+
+@pytest.mark.parametrize("view", VIEWS, ids=lambda v: v.name)
+def test_stored_view_columns_are_the_ones_the_sql_returns(view: View) -> None:
+    # GIVEN a view WHEN sqlglot types its SQL against the table schemas (chalicelib/tables.py)
+    # THEN the registry's columns (Glue creates the view with them) are those, in order
+    assert view.columns == derived_columns(view), derived_columns(view)
+
+
+def test_every_question_and_report_has_an_oracle_function_and_no_more() -> None:
+    # GIVEN the registry and the oracle THEN they name the same statements
+    assert set(ORACLES) == {s.name for s in RUN}
+
+
+def test_every_report_has_a_chart_and_no_more() -> None:
+    assert set(CHARTS) == set(REPORT_NAMES)
+
+
+def test_names_are_unique_and_files_exist() -> None:
+    # GIVEN every registered statement THEN its name is unique and its SQL file exists
+    assert len(STATEMENTS) == len(VIEWS) + len(QUESTIONS) + len(REPORTS)
+    for statement in STATEMENTS.values():
+        assert statement.path.is_file(), statement.sql_file
+
+
+OWN_FILES = [q for q in QUESTIONS if q.sql_file.startswith("questions/")]  # not q2
+
+
+@pytest.mark.parametrize("question", OWN_FILES, ids=lambda q: q.name)
+def test_a_question_file_opens_with_its_number_and_title(question: Question) -> None:
+    # GIVEN a question with its own file THEN the file's header is the registry's title
+    first = question.path.read_text(encoding="utf-8").splitlines()[0]
+    assert first == f"-- Question {question.name[1:]}: {question.title}"
+
+
+@pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.name)
+def test_answer_shapes_have_what_they_need(question: Question) -> None:
+    # GIVEN a question THEN its answer shape is known and a table answer has two headers
+    assert question.answer in ("rows", "mapping", "value")
+    assert len(question.headers) == (0 if question.answer == "value" else 2)
+    assert not question.keys or question.answer == "mapping"
+
+
+def test_a_fixed_parameter_is_written_into_the_sql() -> None:
+    # GIVEN q2, the guild membership report over every day
+    q2 = STATEMENTS["q2"]
+    report = STATEMENTS["guild_membership"]
+    # THEN its SQL is the report's with :as_of bound to the last possible day, so it runs
+    # without parameters
+    assert q2.path == report.path
+    assert ":as_of" in report.sql() and ":as_of" not in q2.sql()
+    assert q2.sql() == re.sub(r":as_of\b", f"'{ALL_DAYS}'", report.sql())
+
+
+def test_a_view_template_is_filled_in() -> None:
+    # GIVEN the two views made from one template THEN each reads its own table
+    sql = {v.name: v.sql() for v in VIEWS if v.template}
+    assert "FROM character_events" in sql["character_event_totals"]
+    assert "FROM character_stats" in sql["character_stat_totals"]
+    assert all("${" not in text for text in sql.values())
+
+
+def test_a_record_with_an_unknown_key_is_refused() -> None:
+    # GIVEN a registry record with a misspelt field THEN loading it fails, naming the key
+    from chalicelib.statements import _build
+
+    with pytest.raises(ValueError, match="headrs"):
+        _build(Question, {"name": "q9", "sql_file": "x.sql", "title": "?", "headrs": ["a"]})
