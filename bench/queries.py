@@ -59,10 +59,10 @@ import pyarrow.parquet as pq
 from bench.common import Figure, main, stopwatch
 from chalicelib.compaction import COMPACTED_NAME, compacted_bytes, merge_files
 from chalicelib.query import run_query
-from chalicelib.query.local_engine import LocalEngine
 from chalicelib.query.params import Params, as_of_params
 from chalicelib.settings import Settings
 from chalicelib.tables import TABLES
+from gamepipe.athena.engine import LocalEngine
 from gamepipe.stack.moto_server import in_process as moto_server_in_process
 
 BENCH = "queries"

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 
 from chalicelib.query.answers import collect_answers, collect_reports
-from chalicelib.query.local_engine import LocalEngine
 from chalicelib.settings import Settings
+from gamepipe.athena.engine import LocalEngine
 from gamepipe.oracle import compute_answers, compute_reports
 from tests import helpers_sql
 

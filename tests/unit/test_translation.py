@@ -9,9 +9,10 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from chalicelib.query import UnsupportedSqlError, run_query
-from chalicelib.query.local_engine import LocalEngine
+from chalicelib.query import run_query
 from chalicelib.settings import Settings
+from gamepipe.athena.engine import LocalEngine
+from gamepipe.athena.translate import UnsupportedSqlError
 from tests import helpers_sql
 
 SETTINGS = Settings(glue_database="gamepipe")

@@ -3,7 +3,7 @@
 Table schemas, locations and registered partitions come from Glue (moto or AWS) or from a
 local lake directory; each table becomes a DuckDB view over exactly the registered
 partitions' files, so the local answer sees what Athena would. SQL is translated from
-Athena's dialect by :mod:`chalicelib.query.translate`. Works offline: httpfs comes from
+Athena's dialect by :mod:`gamepipe.athena.translate`. Works offline: httpfs comes from
 the ``duckdb-ext-httpfs`` wheel, never downloaded.
 """
 
@@ -21,10 +21,10 @@ import duckdb
 import pyarrow as pa
 
 from chalicelib import aws
-from chalicelib.query.catalog import TableInfo, load_glue_catalog, load_lake_catalog
 from chalicelib.query.params import Params
-from chalicelib.query.translate import translate
 from chalicelib.settings import Settings, endpoint_url
+from gamepipe.athena.catalog import TableInfo, load_glue_catalog, load_lake_catalog
+from gamepipe.athena.translate import translate
 
 # Glue/Hive type -> DuckDB type of the view's column (Athena reads with the table's types).
 _DUCKDB_TYPES = {
