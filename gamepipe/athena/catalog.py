@@ -19,11 +19,22 @@ from chalicelib.tables import PARTITION_KEY, TABLES
 
 @dataclass(frozen=True)
 class Partition:
-    """One registered partition: its key values and the data files under its location."""
+    """One registered partition: its key values, the data files under its location and
+    their total size (what a full scan of the partition reads)."""
 
     values: tuple[str, ...]
     location: str
     files: tuple[str, ...]
+    size_bytes: int = 0
+
+
+Listing = tuple[tuple[str, int], ...]  # (file, size in bytes)
+
+
+def _partition(values: tuple[str, ...], location: str, listing: Listing) -> Partition:
+    return Partition(
+        values, location, tuple(f for f, _ in listing), sum(size for _, size in listing)
+    )
 
 
 @dataclass(frozen=True)
@@ -60,10 +71,10 @@ def load_glue_catalog(database: str, glue_client: Any, s3_client: Any) -> dict[s
                     for part in ppage["Partitions"]
                 ]
                 files_of = _partition_lister(sd.get("Location", ""), found, s3_client)
-                partitions = [Partition(v, loc, files_of(loc)) for v, loc in found]
+                partitions = [_partition(v, loc, files_of(loc)) for v, loc in found]
             else:
                 location = sd.get("Location", "")
-                partitions.append(Partition((), location, list_data_files(location, s3_client)))
+                partitions.append(_partition((), location, _list(location, s3_client)))
             name = table["Name"].lower()
             tables[name] = TableInfo(
                 name=name,
@@ -77,7 +88,7 @@ def load_glue_catalog(database: str, glue_client: Any, s3_client: Any) -> dict[s
 
 def _partition_lister(
     table_location: str, partitions: list[tuple[tuple[str, ...], str]], s3_client: Any
-) -> Callable[[str], tuple[str, ...]]:
+) -> Callable[[str], Listing]:
     """A function giving a partition location's files.
 
     When several partitions sit under the table's S3 location (the lake layout), one
@@ -85,11 +96,11 @@ def _partition_lister(
     """
     under = [loc for _, loc in partitions if _dir_uri(loc).startswith(_dir_uri(table_location))]
     if not _is_s3_uri(table_location) or len(under) < 2:
-        return lambda loc: list_data_files(loc, s3_client)
+        return lambda loc: _list(loc, s3_client)
     parsed = urlparse(table_location)
     prefix = parsed.path.lstrip("/")
     prefix = prefix if prefix.endswith("/") or not prefix else prefix + "/"
-    by_dir: dict[str, list[str]] = {}
+    by_dir: dict[str, list[tuple[str, int]]] = {}
     for page in s3_client.get_paginator("list_objects_v2").paginate(
         Bucket=parsed.netloc, Prefix=prefix
     ):
@@ -97,11 +108,12 @@ def _partition_lister(
             directory, _, name = obj["Key"].rpartition("/")
             if name and not name.startswith(("_", ".")) and obj.get("Size", 1) > 0:
                 uri = f"s3://{parsed.netloc}/{directory}/"
-                by_dir.setdefault(uri, []).append(f"s3://{parsed.netloc}/{obj['Key']}")
+                entry = (f"s3://{parsed.netloc}/{obj['Key']}", int(obj.get("Size", 0)))
+                by_dir.setdefault(uri, []).append(entry)
 
-    def files_of(location: str) -> tuple[str, ...]:
+    def files_of(location: str) -> Listing:
         if not _dir_uri(location).startswith(_dir_uri(table_location)):
-            return list_data_files(location, s3_client)
+            return _list(location, s3_client)
         return tuple(sorted(by_dir.get(_dir_uri(location), [])))
 
     return files_of
@@ -132,7 +144,7 @@ def load_lake_catalog(root: str | Path) -> dict[str, TableInfo]:
         for part_dir in sorted(base.glob(f"{PARTITION_KEY}=*")):
             value = part_dir.name.split("=", 1)[1]
             location = str(part_dir)
-            partitions.append(Partition((value,), location, list_data_files(location, None)))
+            partitions.append(_partition((value,), location, _list(location, None)))
         tables[table.name] = TableInfo(
             name=table.name,
             columns=tuple((c.name, c.type) for c in table.catalog_columns),
@@ -148,23 +160,27 @@ def list_data_files(location: str, s3_client: Any) -> tuple[str, ...]:
 
     Athena skips names starting with '_' or '.' (e.g. _SUCCESS) and does not recurse.
     """
+    return tuple(f for f, _ in _list(location, s3_client))
+
+
+def _list(location: str, s3_client: Any) -> Listing:
     parsed = urlparse(location)
     if parsed.scheme in ("s3", "s3a", "s3n"):
         prefix = parsed.path.lstrip("/")
         prefix = prefix if prefix.endswith("/") or not prefix else prefix + "/"
-        found: list[str] = []
+        found: list[tuple[str, int]] = []
         paginator = s3_client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=parsed.netloc, Prefix=prefix, Delimiter="/"):
             for obj in page.get("Contents", []):
                 name = obj["Key"][len(prefix) :]
                 if name and not name.startswith(("_", ".")) and obj.get("Size", 1) > 0:
-                    found.append(f"s3://{parsed.netloc}/{obj['Key']}")
+                    found.append((f"s3://{parsed.netloc}/{obj['Key']}", int(obj.get("Size", 0))))
         return tuple(sorted(found))
     directory = Path(parsed.path if parsed.scheme == "file" else location)
     if not directory.is_dir():
         return ()
     return tuple(
-        str(p)
+        (str(p), p.stat().st_size)
         for p in sorted(directory.iterdir())
         if p.is_file() and not p.name.startswith(("_", ".")) and p.stat().st_size > 0
     )
