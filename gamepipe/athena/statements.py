@@ -23,7 +23,7 @@ from gamepipe.athena.translate import SqlSyntaxError, UnsupportedSqlError, synta
 OffsetMap = Callable[[int], int]
 # Words an Athena statement can start with; anything else is a syntax error.
 _STATEMENT_WORDS = frozenset(
-    [
+    {
         "SELECT",
         "WITH",
         "VALUES",
@@ -49,7 +49,7 @@ _STATEMENT_WORDS = frozenset(
         "USE",
         "GRANT",
         "REVOKE",
-    ]
+    }
 )
 
 
