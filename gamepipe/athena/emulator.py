@@ -13,6 +13,7 @@ never a 5xx. Every other Athena call (workgroups, named queries, ...) stays moto
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import os
@@ -222,15 +223,30 @@ class Emulator:
         return statement
 
     def _execute(self, run: QueryRun, region: str, statement: Any) -> None:
-        if not run.start_running():
-            return
+        # A run stays QUEUED until its database's engine is free (one DuckDB connection
+        # per database; Athena queues for capacity the same way).
+        slot = self._slot(region, run.database) if isinstance(statement, Statement) else None
+        with slot.lock if slot is not None else contextlib.nullcontext():
+            if not run.start_running():
+                return
+            if slot is not None:
+                slot.current = run.id
+            try:
+                self._dispatch(run, region, statement, slot)
+            finally:
+                if slot is not None:
+                    slot.current = None
+        self._keep(run)
+
+    def _dispatch(self, run: QueryRun, region: str, statement: Any, slot: _Slot | None) -> None:
         try:
             if isinstance(statement, UnsupportedSqlError):
                 raise statement
+            assert slot is not None
             if statement.kind == "query":
-                self._select(run, region, statement)
+                self._select(run, region, statement, slot)
             elif statement.kind == "ctas":
-                self._ctas(run, region, statement)
+                self._ctas(run, region, statement, slot)
             else:
                 self._drop(run, region, statement)
         except UnsupportedSqlError as exc:
@@ -242,15 +258,15 @@ class Emulator:
         except ClientError as exc:
             run.finish("FAILED", _client_error_reason(exc), 2)
         except Exception as exc:  # a bug or an engine error: FAILED, never a 5xx
-            run.finish("FAILED", _engine_error_reason(exc), _engine_error_category(exc))
-            if _engine_error_category(exc) == 1:
+            category = _engine_error_category(exc)
+            run.finish("FAILED", _engine_error_reason(exc), category)
+            if category == 1:
                 logger.exception("query %s failed inside the emulator", run.id)
         else:
             run.finish("SUCCEEDED")
-        self._keep(run)
 
-    def _select(self, run: QueryRun, region: str, statement: Statement) -> None:
-        table = self._query(run, region, statement, run.database)
+    def _select(self, run: QueryRun, region: str, statement: Statement, slot: _Slot) -> None:
+        table = self._query(run, region, statement, slot)
         started = time.perf_counter()
         rows = cells(table)
         header = table.column_names
@@ -266,11 +282,11 @@ class Emulator:
         run.result = ResultData(columns, [list(header), *rows])
         run.service_ms = int((time.perf_counter() - started) * 1000)
 
-    def _ctas(self, run: QueryRun, region: str, statement: Statement) -> None:
+    def _ctas(self, run: QueryRun, region: str, statement: Statement, slot: _Slot) -> None:
         glue, s3 = self._client("glue", region), self._client("s3", region)
         target = ctas.plan(statement, run.database, run.output_root, run.id)
         ctas.check_target(glue, s3, target)
-        table = self._query(run, region, statement, target.database)
+        table = self._query(run, region, statement, slot)
         inner = statement.tree.args.get("expression") if statement.tree is not None else None
         ctas.check_columns(inner, table.schema, target)
         if not statement.with_data:
@@ -306,45 +322,36 @@ class Emulator:
         s3.put_object(Bucket=bucket, Key=key, Body=b"")  # Athena's DDL result: a .txt file
         run.result = ResultData([], [])
 
-    def _query(self, run: QueryRun, region: str, statement: Statement, database: str) -> pa.Table:
-        """Run the statement's query on ``database``'s engine; time it; estimate the scan."""
+    def _query(self, run: QueryRun, region: str, statement: Statement, slot: _Slot) -> pa.Table:
+        """Run the statement's query on the run's database; time it; estimate the scan."""
         tree = _parse(statement)
-        glue = self._client("glue", region)
-        if referenced_tables(tree) and not _database_exists(glue, database):
-            first = referenced_tables(tree)[0]
+        tables = referenced_tables(tree)
+        if tables and not _database_exists(self._client("glue", region), run.database):
             raise UnsupportedSqlError(
-                f"Schema '{first.db or database}' does not exist",
+                f"Schema '{tables[0].db or run.database}' does not exist",
                 code="SCHEMA_NOT_FOUND",
-                offset=_table_offset(first, statement),
+                offset=_table_offset(tables[0], statement),
             )
-        slot = self._slot(region, database)
-        with slot.lock:
-            if run.cancel_requested:
-                raise _Cancelled
-            slot.current = run.id
-            try:
-                planning = time.perf_counter()
-                slot.engine.refresh()  # Athena reads the catalog for every query
-                slot.engine.translate(statement.query)
-                running = time.perf_counter()
-                table = slot.engine.execute(statement.query)
-                done = time.perf_counter()
-            except UnsupportedSqlError as exc:
-                if exc.offset is not None:
-                    exc.offset += statement.query_offset
-                raise
-            except Exception as exc:
-                if run.cancel_requested and type(exc).__name__ == "InterruptException":
-                    raise _Cancelled from exc
-                raise
-            finally:
-                slot.current = None
-            tables = slot.engine.loaded_tables()
+        try:
+            planning = time.perf_counter()
+            slot.engine.refresh()  # Athena reads the catalog for every query
+            slot.engine.translate(statement.query)
+            running = time.perf_counter()
+            table = slot.engine.execute(statement.query)
+            done = time.perf_counter()
+        except UnsupportedSqlError as exc:
+            if exc.offset is not None:
+                exc.offset += statement.query_offset
+            raise
+        except Exception as exc:
+            if run.cancel_requested and type(exc).__name__ == "InterruptException":
+                raise _Cancelled from exc
+            raise
         if run.cancel_requested:
             raise _Cancelled
         run.planning_ms = int((running - planning) * 1000)
         run.engine_ms = int((done - planning) * 1000)
-        run.scanned_bytes = estimate_scanned_bytes(tree, tables)
+        run.scanned_bytes = estimate_scanned_bytes(tree, slot.engine.loaded_tables())
         return table
 
     # -- plumbing ------------------------------------------------------------------------
