@@ -122,6 +122,13 @@ def check_columns(query: exp.Expr | None, schema: pa.Schema, target: CtasTarget)
                     code="MISSING_COLUMN_NAME",
                     offset=_first_offset(projection),
                 )
+            if isinstance(projection, exp.Alias) and isinstance(projection.this, exp.Null):
+                # DuckDB would pick a type; Athena's NULL literal has none to store.
+                raise UnsupportedSqlError(
+                    f"Column type is unknown: {projection.alias}",
+                    code="COLUMN_TYPE_UNKNOWN",
+                    offset=_first_offset(projection),
+                )
     seen: set[str] = set()
     for f in schema:
         name = f.name.lower()

@@ -544,10 +544,14 @@ _ACTIVE: Emulator | None = None
 _ORIGINALS: dict[tuple[type, str], Any] = {}
 
 
-def _emulator() -> Emulator:
+def active() -> Emulator:
+    """The installed emulator (RuntimeError if none)."""
     if _ACTIVE is None:
         raise RuntimeError("the Athena emulator is not installed")
     return _ACTIVE
+
+
+_emulator = active
 
 
 def _start_query_execution(
