@@ -90,7 +90,7 @@ def translate(
     known_functions: Collection[str] = (),
 ) -> str:
     """Translate one Athena statement to DuckDB SQL over ``"<database>"."<table>"`` views."""
-    _reject_java_pattern_functions(sql)
+    _check_tokens(sql)
     tree = _parse_one(sql)
     _require_known_tables(tree, tables, database)
     _strip_catalog(tree, database)
@@ -129,9 +129,14 @@ def _parse_one(sql: str) -> exp.Query:
     return tree
 
 
-def _reject_java_pattern_functions(sql: str) -> None:
+def _check_tokens(sql: str) -> None:
     tokens = sqlglot.tokenize(sql, read="athena")
     for tok, nxt in itertools.pairwise(tokens):
+        if tok.token_type.name == "SELECT" and nxt.token_type.name == "FROM":
+            # sqlglot accepts an empty select list; Athena does not.
+            raise SqlSyntaxError(
+                f"mismatched input '{nxt.text}'. Expecting: '*', <expression>", offset=nxt.start
+            )
         if tok.text.lower() in JAVA_PATTERN_FUNCTIONS and nxt.token_type.name == "L_PAREN":
             raise UnsupportedSqlError(
                 f"{tok.text.lower()}() takes a Java date pattern the local engine cannot "
