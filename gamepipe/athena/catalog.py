@@ -8,11 +8,13 @@ re-list S3.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+from botocore.exceptions import ClientError
 
 from chalicelib.tables import PARTITION_KEY, TABLES
 
@@ -53,37 +55,52 @@ class TableInfo:
         return dict(self.columns + self.partition_keys)
 
 
-def load_glue_catalog(database: str, glue_client: Any, s3_client: Any) -> dict[str, TableInfo]:
-    """Every table of ``database`` with its registered partitions and their files."""
+def load_glue_catalog(
+    database: str, glue_client: Any, s3_client: Any, only: Collection[str] | None = None
+) -> dict[str, TableInfo]:
+    """Every table of ``database`` (or those named in ``only`` that exist) with its
+    registered partitions and their files."""
     tables: dict[str, TableInfo] = {}
-    for page in glue_client.get_paginator("get_tables").paginate(DatabaseName=database):
-        for table in page["TableList"]:
-            sd = table.get("StorageDescriptor", {})
-            keys = tuple((k["Name"].lower(), k["Type"]) for k in table.get("PartitionKeys", []))
-            partitions: list[Partition] = []
-            if keys:
-                pages = glue_client.get_paginator("get_partitions").paginate(
-                    DatabaseName=database, TableName=table["Name"]
-                )
-                found = [
-                    (tuple(part["Values"]), part["StorageDescriptor"]["Location"])
-                    for ppage in pages
-                    for part in ppage["Partitions"]
-                ]
-                files_of = _partition_lister(sd.get("Location", ""), found, s3_client)
-                partitions = [_partition(v, loc, files_of(loc)) for v, loc in found]
-            else:
-                location = sd.get("Location", "")
-                partitions.append(_partition((), location, _list(location, s3_client)))
-            name = table["Name"].lower()
-            tables[name] = TableInfo(
-                name=name,
-                columns=tuple((c["Name"].lower(), c["Type"]) for c in sd.get("Columns", [])),
-                partition_keys=keys,
-                location=sd.get("Location", ""),
-                partitions=tuple(sorted(partitions, key=lambda p: p.values)),
+    for table in _glue_tables(database, glue_client, only):
+        sd = table.get("StorageDescriptor", {})
+        keys = tuple((k["Name"].lower(), k["Type"]) for k in table.get("PartitionKeys", []))
+        partitions: list[Partition] = []
+        if keys:
+            pages = glue_client.get_paginator("get_partitions").paginate(
+                DatabaseName=database, TableName=table["Name"]
             )
+            found = [
+                (tuple(part["Values"]), part["StorageDescriptor"]["Location"])
+                for ppage in pages
+                for part in ppage["Partitions"]
+            ]
+            files_of = _partition_lister(sd.get("Location", ""), found, s3_client)
+            partitions = [_partition(v, loc, files_of(loc)) for v, loc in found]
+        else:
+            location = sd.get("Location", "")
+            partitions.append(_partition((), location, _list(location, s3_client)))
+        name = table["Name"].lower()
+        tables[name] = TableInfo(
+            name=name,
+            columns=tuple((c["Name"].lower(), c["Type"]) for c in sd.get("Columns", [])),
+            partition_keys=keys,
+            location=sd.get("Location", ""),
+            partitions=tuple(sorted(partitions, key=lambda p: p.values)),
+        )
     return tables
+
+
+def _glue_tables(database: str, glue: Any, only: Collection[str] | None) -> Iterator[Any]:
+    if only is None:
+        for page in glue.get_paginator("get_tables").paginate(DatabaseName=database):
+            yield from page["TableList"]
+        return
+    for name in sorted(only):
+        try:
+            yield glue.get_table(DatabaseName=database, Name=name)["Table"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "EntityNotFoundException":
+                raise
 
 
 def _partition_lister(

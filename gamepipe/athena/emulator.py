@@ -85,11 +85,17 @@ def _invalid(message: str) -> JsonRESTError:
 
 @dataclass
 class _Slot:
-    """One database's engine; queries on it take turns (one DuckDB connection)."""
+    """One database's engine; queries on it take turns (one DuckDB connection).
 
-    engine: Any
+    ``wanted``: the tables the current query names. Only those are read from Glue and
+    S3 and made into views: DuckDB reads every file's footer when it creates a view, so
+    loading every table for each query costs more than the query.
+    """
+
+    engine: Any = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     current: str | None = None
+    wanted: frozenset[str] = frozenset()
 
 
 class Emulator:
@@ -332,6 +338,7 @@ class Emulator:
                 code="SCHEMA_NOT_FOUND",
                 offset=_table_offset(tables[0], statement),
             )
+        slot.wanted = frozenset(t.name.lower() for t in tables)
         try:
             planning = time.perf_counter()
             slot.engine.refresh()  # Athena reads the catalog for every query
@@ -370,23 +377,21 @@ class Emulator:
         with self._lock:
             if key not in self._slots:
                 glue, s3 = self._client("glue", region), self._client("s3", region)
+                slot = _Slot()
 
                 def load() -> dict[str, TableInfo]:
-                    return (
-                        load_glue_catalog(database, glue, s3)
-                        if _database_exists(glue, database)
-                        else {}
-                    )
+                    if not slot.wanted:
+                        return {}
+                    return load_glue_catalog(database, glue, s3, only=slot.wanted)
 
-                self._slots[key] = _Slot(
-                    LocalEngine(
-                        Settings(glue_database=database, region=region),
-                        session=self._session(region),
-                        ttl_seconds=3600,  # refreshed explicitly before each query
-                        s3_endpoint=self.config.s3_endpoint,
-                        catalog_loader=load,
-                    )
+                slot.engine = LocalEngine(
+                    Settings(glue_database=database, region=region),
+                    session=self._session(region),
+                    ttl_seconds=3600,  # refreshed explicitly before each query
+                    s3_endpoint=self.config.s3_endpoint,
+                    catalog_loader=load,
                 )
+                self._slots[key] = slot
             return self._slots[key]
 
     def _session(self, region: str) -> boto3.session.Session:

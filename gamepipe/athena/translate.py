@@ -96,10 +96,10 @@ def translate(
     _strip_catalog(tree, database)
     _reject_hidden_columns(tree)
     _name_like_athena(tree)
-    schema = MappingSchema(
-        {database: {t: _sqlglot_types(cols) for t, cols in tables.items()}},
-        dialect="athena",
-    )
+    # A query that names no table (SELECT 1) may come with no tables at all; sqlglot
+    # refuses a database entry without tables.
+    mapping = {t: _sqlglot_types(cols) for t, cols in tables.items()}
+    schema = MappingSchema({database: mapping} if mapping else {}, dialect="athena")
     try:
         tree = qualify(tree, schema=schema, dialect="athena", db=database, quote_identifiers=True)
         tree = annotate_types(tree, schema=schema)
