@@ -143,6 +143,13 @@ def _check_tokens(sql: str) -> None:
                 "translate; use date_format()/date_parse() with MySQL-style % patterns",
                 offset=tok.start,
             )
+        if tok.text.lower() == "format" and nxt.token_type.name == "L_PAREN":
+            # DuckDB's format() takes {} placeholders and would return Trino's %s text as is.
+            raise UnsupportedSqlError(
+                "format() takes a Java format string the local engine cannot translate;"
+                " use concat() or ||",
+                offset=tok.start,
+            )
 
 
 def _strip_catalog(tree: exp.Expr, database: str) -> None:
