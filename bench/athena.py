@@ -37,7 +37,7 @@ from pathlib import Path
 from typing import Any
 
 from bench.common import Figure, main, stopwatch
-from bench.queries import synth_events, write_lake
+from bench.queries import synth_events, upload_lake, write_lake
 from chalicelib.query import resolve_sql
 from chalicelib.settings import Settings
 
@@ -78,20 +78,14 @@ def run(quick: bool) -> list[Figure]:
 def _load(lake: Path) -> Settings:
     """Upload the lake to the stack's S3 and register its tables and partitions in Glue."""
     from chalicelib import aws
-    from chalicelib.glue_catalog import Catalog, ensure_catalog
+    from chalicelib.glue_catalog import ensure_catalog
 
     settings = Settings(data_bucket="bench-athena-lake", glue_database="bench_athena")
     s3, glue = aws.client("s3"), aws.client("glue")
     for bucket in (settings.data_bucket, OUTPUT.split("/")[2]):
         s3.create_bucket(Bucket=bucket)
     ensure_catalog(glue, settings)
-    partitions = []
-    for path in sorted(lake.rglob("*.parquet")):
-        rel = path.relative_to(lake)
-        s3.upload_file(str(path), settings.data_bucket, f"{settings.data_prefix}/{rel}")
-        partitions.append((rel.parts[0], rel.parts[1].split("=", 1)[1]))
-    failed = Catalog(glue, settings).register(sorted(set(partitions)))
-    assert not failed, failed
+    upload_lake(lake, settings, s3, glue)
     return settings
 
 

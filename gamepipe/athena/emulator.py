@@ -556,30 +556,21 @@ def active() -> Emulator:
     return _ACTIVE
 
 
-_emulator = active
-
-
-def _start_query_execution(
-    self: AthenaBackend,
-    query: str,
-    context: dict[str, Any] | None,
-    config: dict[str, Any] | None,
-    workgroup: str | None,
-    execution_parameters: list[str] | None,
-) -> str:
-    return _emulator().start(self, query, context, config, workgroup, execution_parameters)
+def _start_query_execution(self: AthenaBackend, *args: Any, **kwargs: Any) -> str:
+    # moto's signature: query, context, config, workgroup, execution_parameters
+    return active().start(self, *args, **kwargs)
 
 
 def _get_query_execution(self: AthenaBackend, exec_id: str) -> QueryRun:
-    return _emulator().get(self, exec_id)
+    return active().get(self, exec_id)
 
 
 def _stop_query_execution(self: AthenaBackend, exec_id: str) -> None:
-    _emulator().stop(self, exec_id)
+    active().stop(self, exec_id)
 
 
 def _respond_get_query_execution(self: AthenaResponse) -> str:
-    run = _emulator().get(self.athena_backend, self._get_param("QueryExecutionId"))
+    run = active().get(self.athena_backend, self._get_param("QueryExecutionId"))
     return json.dumps({"QueryExecution": run.describe()})
 
 
@@ -597,7 +588,7 @@ def _respond_batch_get_query_execution(self: AthenaResponse) -> str:
 
 
 def _respond_get_query_results(self: AthenaResponse) -> str:
-    reply = _emulator().results(
+    reply = active().results(
         self.athena_backend,
         self._get_param("QueryExecutionId"),
         self._get_param("MaxResults"),

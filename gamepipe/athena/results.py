@@ -13,7 +13,7 @@ import datetime as dt
 import decimal
 import io
 import math
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 import pyarrow as pa
@@ -35,36 +35,48 @@ _PRECISION = {
 }
 
 
+def _is_text(t: pa.DataType) -> bool:
+    return bool(pa.types.is_string(t) or pa.types.is_large_string(t))
+
+
+def _is_bytes(t: pa.DataType) -> bool:
+    return bool(pa.types.is_binary(t) or pa.types.is_large_binary(t))
+
+
+# (test, Athena's name, Glue's name) of the scalar types, tried in order.
+_SCALARS: tuple[tuple[Callable[[pa.DataType], bool], str, str], ...] = (
+    (_is_text, "varchar", "string"),
+    (pa.types.is_boolean, "boolean", "boolean"),
+    (pa.types.is_int8, "tinyint", "tinyint"),
+    (pa.types.is_int16, "smallint", "smallint"),
+    (pa.types.is_int32, "integer", "int"),
+    (pa.types.is_integer, "bigint", "bigint"),
+    (pa.types.is_float64, "double", "double"),
+    (pa.types.is_floating, "real", "float"),
+    (pa.types.is_date, "date", "date"),
+    (pa.types.is_timestamp, "timestamp", "timestamp"),
+    (_is_bytes, "varbinary", "binary"),
+)
+
+
+def _scalar(t: pa.DataType) -> tuple[str, str] | None:
+    return next(((athena, glue) for test, athena, glue in _SCALARS if test(t)), None)
+
+
 def athena_type(t: pa.DataType) -> str:
     """The Athena (Trino) type name of an Arrow type, as ColumnInfo.Type spells it."""
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "varchar"
-    if pa.types.is_boolean(t):
-        return "boolean"
-    ints = {8: "tinyint", 16: "smallint", 32: "integer", 64: "bigint"}
-    if pa.types.is_integer(t):
-        return ints[t.bit_width]
-    if pa.types.is_float64(t):
-        return "double"
-    if pa.types.is_floating(t):
-        return "real"
+    scalar = _scalar(t)
+    if scalar is not None:
+        return scalar[0]
     if pa.types.is_decimal(t):
         return "decimal"
-    if pa.types.is_date(t):
-        return "date"
-    if pa.types.is_timestamp(t):
-        return "timestamp"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
-        return "varbinary"
     if pa.types.is_list(t) or pa.types.is_large_list(t):
         return "array"
     if pa.types.is_map(t):
         return "map"
     if pa.types.is_struct(t):
         return "row"
-    if pa.types.is_null(t):
-        return "unknown"
-    return "varchar"
+    return "unknown" if pa.types.is_null(t) else "varchar"
 
 
 def column_info(schema: pa.Schema) -> list[dict[str, Any]]:
@@ -163,24 +175,11 @@ def rows_from_csv(body: bytes) -> list[list[Cell]]:
 
 def glue_type(t: pa.DataType) -> str:
     """The Glue (Hive DDL) type a CTAS registers for an Arrow column type."""
-    if pa.types.is_string(t) or pa.types.is_large_string(t):
-        return "string"
-    if pa.types.is_integer(t):
-        return {8: "tinyint", 16: "smallint", 32: "int", 64: "bigint"}[t.bit_width]
-    if pa.types.is_float64(t):
-        return "double"
-    if pa.types.is_floating(t):
-        return "float"
+    scalar = _scalar(t)
+    if scalar is not None:
+        return scalar[1]
     if pa.types.is_decimal(t):
         return f"decimal({t.precision},{t.scale})"
-    if pa.types.is_boolean(t):
-        return "boolean"
-    if pa.types.is_date(t):
-        return "date"
-    if pa.types.is_timestamp(t):
-        return "timestamp"
-    if pa.types.is_binary(t) or pa.types.is_large_binary(t):
-        return "binary"
     if pa.types.is_list(t) or pa.types.is_large_list(t):
         return f"array<{glue_type(t.value_type)}>"
     if pa.types.is_map(t):
