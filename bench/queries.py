@@ -59,11 +59,11 @@ import pyarrow.parquet as pq
 from bench.common import Figure, main, stopwatch
 from chalicelib.compaction import COMPACTED_NAME, compacted_bytes, merge_files
 from chalicelib.query import run_query
-from chalicelib.query.local_engine import LocalEngine
 from chalicelib.query.params import Params, as_of_params
 from chalicelib.settings import Settings
 from chalicelib.statements import QUESTION_NAMES
 from chalicelib.tables import TABLES
+from gamepipe.athena.engine import LocalEngine
 from gamepipe.stack.moto_server import in_process as moto_server_in_process
 
 BENCH = "queries"
@@ -465,20 +465,13 @@ def s3_figures(cell: Cell, lake: Path, files: int) -> list[Figure]:
     """q1..q7 over ``lake`` uploaded to the moto server (DuckDB reads over HTTP); the
     objects are deleted afterwards (moto keeps them in this process's memory)."""
     from chalicelib import aws
-    from chalicelib.glue_catalog import Catalog
 
     name = f"bench-{cell.size}-{cell.state.split(',')[0]}".lower()
     settings = dataclasses.replace(Settings(), data_bucket=name, glue_database=name)
     s3, glue = aws.client("s3"), aws.client("glue")
     s3.create_bucket(Bucket=settings.data_bucket)
-    partitions = []
     with stopwatch() as elapsed:
-        for path in sorted(lake.rglob("*.parquet")):
-            rel = path.relative_to(lake)
-            s3.upload_file(str(path), settings.data_bucket, f"{settings.data_prefix}/{rel}")
-            partitions.append((rel.parts[0], rel.parts[1].split("=", 1)[1]))
-        failed = Catalog(glue, settings).register(sorted(set(partitions)))
-        assert not failed, failed
+        upload_lake(lake, settings, s3, glue)
     print(f"uploaded {files} objects in {elapsed():.1f}s", file=sys.stderr)
     engine = LocalEngine(settings, ttl_seconds=3600)
     with stopwatch() as elapsed:
@@ -492,6 +485,20 @@ def s3_figures(cell: Cell, lake: Path, files: int) -> list[Figure]:
     engine.close()
     _drop_lake(s3, glue, settings)
     return figures
+
+
+def upload_lake(lake: Path, settings: Settings, s3: Any, glue: Any) -> None:
+    """Upload a local lake's Parquet files to ``settings``' data bucket and register each
+    (table, dt) partition in Glue (the tables must exist)."""
+    from chalicelib.glue_catalog import Catalog
+
+    partitions = []
+    for path in sorted(lake.rglob("*.parquet")):
+        rel = path.relative_to(lake)
+        s3.upload_file(str(path), settings.data_bucket, f"{settings.data_prefix}/{rel}")
+        partitions.append((rel.parts[0], rel.parts[1].split("=", 1)[1]))
+    failed = Catalog(glue, settings).register(sorted(set(partitions)))
+    assert not failed, failed
 
 
 def _drop_lake(s3: Any, glue: Any, settings: Settings) -> None:

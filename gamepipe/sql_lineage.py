@@ -22,7 +22,6 @@ from sqlglot.optimizer.qualify import qualify
 from sqlglot.optimizer.scope import traverse_scope
 from sqlglot.schema import MappingSchema
 
-from chalicelib.query.translate import inline_views
 from chalicelib.statements import (
     ALL,
     COMPACTED,
@@ -34,6 +33,7 @@ from chalicelib.statements import (
     view_sql,
 )
 from chalicelib.tables import PARTITION_KEY, TABLES
+from gamepipe.athena.translate import inline_views
 
 _DATABASE = "lake"
 # sqlglot type -> Glue type name, for the types our views return.

@@ -291,3 +291,27 @@ def kinesis_batches(
                 }
             )
         yield {"Records": out}
+
+
+def consume_into_lake(events: list[dict[str, Any]], settings: Any) -> None:
+    """Encode like the API (batches of 50 requests' worth), consume like the Lambda: the
+    data bucket, the Glue catalog and the lake's partitions, through the real code."""
+    import boto3
+
+    from chalicelib.consumer import handle_kinesis_event
+    from chalicelib.glue_catalog import Catalog, ensure_catalog
+    from chalicelib.ingest import ClientInfo, encode_records
+
+    s3, glue = boto3.client("s3"), boto3.client("glue")
+    s3.create_bucket(Bucket=settings.data_bucket)
+    ensure_catalog(glue, settings)
+    catalog = Catalog(glue, settings)
+    info = ClientInfo(host="e2e", user_agent="pytest")
+    now = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
+    records: list[tuple[str, bytes]] = []
+    for start in range(0, len(events), 50):
+        records += encode_records(events[start : start + 50], info, now)
+        now += timedelta(seconds=1)
+    for batch in kinesis_batches(records, batch_size=40):
+        reply = handle_kinesis_event(batch, settings, s3=s3, catalog=catalog)
+        assert reply == {"batchItemFailures": []}

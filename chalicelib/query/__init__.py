@@ -1,11 +1,17 @@
-"""One query interface over two engines: Athena (awswrangler) or local (DuckDB + sqlglot).
+"""One query interface over the engines: Athena (awswrangler) here, others registered.
 
 Callers never branch on where they run: ``settings.query_engine`` picks the engine.
+Only the Athena engine ships with the Lambda package. The local engine (DuckDB + sqlglot)
+is local tooling in ``gamepipe.athena``; it is found through the ``gamepipe.query_engines``
+entry point that the gamepipe distribution declares (pyproject.toml), or registered with
+:func:`register_engine`, so nothing here imports local-only code.
 """
 
 from __future__ import annotations
 
 import threading
+from collections.abc import Callable
+from importlib.metadata import entry_points
 from typing import Any, Protocol
 
 import pyarrow as pa
@@ -15,18 +21,22 @@ from chalicelib.query.sql_files import load_sql, looks_like_sql, strip_terminato
 from chalicelib.settings import Settings
 
 __all__ = [
+    "ENTRY_POINT_GROUP",
     "QueryEngine",
-    "UnsupportedSqlError",
     "engine_for",
     "make_engine",
+    "register_engine",
     "reset",
     "resolve_sql",
     "run_query",
 ]
 
+# Distributions add engines under this entry-point group: name = "module:Factory".
+ENTRY_POINT_GROUP = "gamepipe.query_engines"
+
 
 class QueryEngine(Protocol):
-    """What both engines provide."""
+    """What every engine provides."""
 
     name: str
 
@@ -43,27 +53,36 @@ class QueryEngine(Protocol):
         ...
 
 
-def __getattr__(name: str) -> Any:
-    # The local engine's error needs sqlglot, which is not in the Lambda package: import it
-    # only when asked for, so that importing this package never needs sqlglot.
-    if name == "UnsupportedSqlError":
-        from chalicelib.query.translate import UnsupportedSqlError
+EngineFactory = Callable[..., QueryEngine]
+_FACTORIES: dict[str, EngineFactory] = {}
 
-        return UnsupportedSqlError
-    raise AttributeError(name)
+
+def register_engine(name: str, factory: EngineFactory) -> None:
+    """Make ``factory(settings, **kwargs)`` the engine called ``name``."""
+    _FACTORIES[name] = factory
+
+
+def _factory(name: str) -> EngineFactory:
+    if name == "athena":
+        from chalicelib.query.athena_engine import AthenaEngine
+
+        return AthenaEngine
+    if name not in _FACTORIES:
+        for entry in entry_points(group=ENTRY_POINT_GROUP, name=name):
+            _FACTORIES[name] = entry.load()
+            break
+    if name not in _FACTORIES:
+        known = sorted({"athena", *_FACTORIES, *entry_points(group=ENTRY_POINT_GROUP).names})
+        raise ValueError(
+            f"unknown query engine {name!r}; available here: {', '.join(known)}"
+            " (the local engine comes with the gamepipe tooling, not the Lambda package)"
+        )
+    return _FACTORIES[name]
 
 
 def make_engine(settings: Settings, **kwargs: Any) -> QueryEngine:
-    """A new engine of the kind ``settings.query_engine`` names ("local" or "athena")."""
-    if settings.query_engine == "athena":
-        from chalicelib.query.athena_engine import AthenaEngine
-
-        return AthenaEngine(settings, **kwargs)
-    if settings.query_engine == "local":
-        from chalicelib.query.local_engine import LocalEngine
-
-        return LocalEngine(settings, **kwargs)
-    raise ValueError(f"unknown query engine {settings.query_engine!r} (local or athena)")
+    """A new engine of the kind ``settings.query_engine`` names ("athena", "local", ...)."""
+    return _factory(settings.query_engine)(settings, **kwargs)
 
 
 _ENGINES: dict[Settings, QueryEngine] = {}

@@ -65,10 +65,11 @@ def query(
     list_names: bool,
 ) -> None:
     """Run a named statement (q1..q7, player_standings, seed/q3, ...) or --sql text."""
-    from chalicelib.query import UnsupportedSqlError, make_engine, resolve_sql
+    from chalicelib.query import make_engine, resolve_sql
     from chalicelib.query.params import Params, as_of_params
     from chalicelib.query.sql_files import catalog
     from chalicelib.settings import Settings
+    from gamepipe.athena.translate import UnsupportedSqlError
 
     if list_names:
         for key, path in sorted(catalog().items()):

@@ -7,12 +7,14 @@ replaces the other. Measured here: 100,000 events sent by 4 concurrent clients t
 ``chalice local`` -> 98,426 in the stream, every one of the missing ones acknowledged.
 Finding the max also copies all keys (O(n) per record), which made ingest slow down as the
 shard filled. Both are fixed here by serialising ``put_record`` and reading the last key
-in O(1); nothing else of moto changes. Run as ``python -m gamepipe.stack.moto_server
--H HOST -p PORT`` (same arguments as ``python -m moto.server``).
+in O(1). Its Athena runs queries (``gamepipe.athena.emulator``: moto's own runs none and
+answers 0 rows). Run as ``python -m gamepipe.stack.moto_server -H HOST -p PORT`` (same
+arguments as ``python -m moto.server``).
 """
 
 from __future__ import annotations
 
+import argparse
 import contextlib
 import logging
 import os
@@ -42,12 +44,31 @@ def patch() -> None:
     models.Shard.get_max_sequence_number = _last_sequence_number  # type: ignore[method-assign]
 
 
+def install_athena(endpoint: str) -> None:
+    """Make moto's Athena run queries; it reads Glue at ``endpoint`` (this server) and S3 at
+    GAMEPIPE_ATHENA_S3_ENDPOINT when set (LocalStack's S3 on that target), else there too."""
+    from gamepipe.athena.emulator import EmulatorConfig, install
+
+    install(EmulatorConfig.from_env(endpoint))
+
+
+def _own_url(argv: list[str]) -> str:
+    parser = argparse.ArgumentParser(add_help=False)
+    parser.add_argument("-H", "--host", default="127.0.0.1")
+    parser.add_argument("-p", "--port", type=int, default=5000)
+    args, _ = parser.parse_known_args(argv)
+    host = "127.0.0.1" if args.host in ("0.0.0.0", "") else args.host
+    return f"http://{host}:{args.port}"
+
+
 def main(argv: list[str] | None = None) -> None:
     """Start moto's server (same CLI as ``python -m moto.server``) with the fixes applied."""
     from moto.server import main as moto_main
 
+    args = sys.argv[1:] if argv is None else argv
     patch()
-    moto_main(sys.argv[1:] if argv is None else argv)
+    install_athena(_own_url(args))
+    moto_main(args)
 
 
 if __name__ == "__main__":
@@ -61,10 +82,12 @@ def in_process() -> Iterator[str]:
     Meanwhile the environment points boto3 (and DuckDB's S3 reader) at it with fake
     credentials, and per-service endpoints, profile and session token are hidden; all
     restored on exit. For tests and benchmarks that need real HTTP (DuckDB's S3 reads).
+    Its Athena runs queries (the emulator) while the block runs; moto's own returns after.
     """
     from moto.server import ThreadedMotoServer
 
     from chalicelib import aws
+    from gamepipe.athena.emulator import EmulatorConfig, installed
     from gamepipe.stack.procs import free_port
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise
@@ -85,7 +108,8 @@ def in_process() -> Iterator[str]:
     os.environ.update(env)
     aws.reset()
     try:
-        yield endpoint
+        with installed(EmulatorConfig(endpoint=endpoint, s3_endpoint=endpoint)):
+            yield endpoint
     finally:
         server.stop()
         for name, value in saved.items():

@@ -14,6 +14,7 @@ import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from gamepipe.athena import ENV_EMULATOR_S3_ENDPOINT
 from gamepipe.stack import localstack, procs
 
 FAKE_CREDENTIALS = {"AWS_ACCESS_KEY_ID": "test", "AWS_SECRET_ACCESS_KEY": "test"}
@@ -31,11 +32,20 @@ def local_env(endpoint: str, overrides: dict[str, str] | None = None) -> dict[st
     return env
 
 
-def start_moto(state_dir: Path, *, timeout: float = 30) -> tuple[subprocess.Popen[bytes], int]:
-    """Start moto (``gamepipe.stack.moto_server``) on a free port (a child: no GIL sharing)."""
+def start_moto(
+    state_dir: Path, *, timeout: float = 30, s3_endpoint: str | None = None
+) -> tuple[subprocess.Popen[bytes], int]:
+    """Start moto (``gamepipe.stack.moto_server``) on a free port (a child: no GIL sharing).
+
+    ``s3_endpoint``: the S3 its Athena reads data from and writes results to, when the
+    stack's S3 is not moto's own (LocalStack).
+    """
     port = procs.free_port()
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
     env.update(FAKE_CREDENTIALS)
+    env.pop(ENV_EMULATOR_S3_ENDPOINT, None)
+    if s3_endpoint:
+        env[ENV_EMULATOR_S3_ENDPOINT] = s3_endpoint
     proc = procs.spawn(
         [sys.executable, "-m", "gamepipe.stack.moto_server", "-H", "127.0.0.1", "-p", str(port)],
         env=env,
@@ -74,13 +84,15 @@ class Target:
         if self.name == "aws":
             self.env = {}  # the caller's own AWS credentials and region
             return
-        moto_proc, moto_port = start_moto(self.state_dir)
+        # LocalStack's port is chosen first: moto's Athena reads and writes S3 there.
+        port = procs.free_port()
+        s3_url = None if self.name == "embedded" else f"http://127.0.0.1:{port}"
+        moto_proc, moto_port = start_moto(self.state_dir, s3_endpoint=s3_url)
         self.own("moto", moto_proc, moto_port)
         moto_url = f"http://127.0.0.1:{moto_port}"
         if self.name == "embedded":
             self.env = local_env(moto_url)
             return
-        port = procs.free_port()
         ls_proc = localstack.start(port, state_dir=self.state_dir)
         self.own("localstack", ls_proc, port)
         # LocalStack's free tier has no Glue/Athena (501): the moto sidecar serves them.

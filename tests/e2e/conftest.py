@@ -30,3 +30,17 @@ def e2e_env(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[st
     for key in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")]:
         monkeypatch.delenv(key)
     yield dict(os.environ)
+
+
+@pytest.fixture(scope="session")
+def localstack_installed() -> None:
+    """Install LocalStack's venv once (a no-op when cached); CI must have Python 3.13."""
+    from gamepipe.stack import localstack
+
+    if (
+        not localstack.installed()
+        and localstack.python313() is None
+        and os.environ.get("CI") != "true"
+    ):
+        pytest.skip("LocalStack host mode needs Python 3.13 (not found; CI fails instead)")
+    localstack.ensure_installed()

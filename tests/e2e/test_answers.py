@@ -19,9 +19,9 @@ import pytest
 from chalicelib.compaction import compact_partition
 from chalicelib.query import run_query
 from chalicelib.query.answers import collect_answers, collect_reports
-from chalicelib.query.local_engine import LocalEngine
 from chalicelib.settings import Settings
 from chalicelib.tables import TABLES
+from gamepipe.athena.engine import LocalEngine
 from gamepipe.generator import generate_events
 from gamepipe.oracle import accepted_events, compute_answers, compute_reports
 from tests import helpers_sql

@@ -6,12 +6,10 @@ package, its declared layer's stand-in and the runtime's boto3 on sys.path, with
 environment the template gives it (Refs resolved to the names the stack would create),
 and every AWS call it makes is checked against its own role.
 
-Reports: moto's Athena runs no SQL, so the harness queues each report query's result
-through moto's own API (``/moto-api/static/athena/query-results``); moto then answers
-GetQueryResults and writes the result CSV where Athena would, and the report reads it back
-through awswrangler. Import, query request, result read, render and publish are real; the
-SQL is not run. When the local Athena emulator answers with the lake's rows, drop
-``_queue_report_results`` and let ``test_reports_count_the_lake_rows`` pass (remove its xfail).
+Reports: the moto server is ours (``gamepipe.stack.moto_server``), whose Athena runs the
+SQL through the local engine over the same Glue catalog and S3 objects: the report
+functions' real path (awswrangler -> StartQueryExecution -> result CSV -> render ->
+publish) runs from the package, and their rows are the lake's.
 """
 
 from __future__ import annotations
@@ -28,7 +26,6 @@ from typing import Any
 import boto3
 import pyarrow.parquet as pq
 import pytest
-import requests
 
 from gamepipe.infra.package import Package, package
 from gamepipe.infra.sandbox import Outcome, Sandbox, SandboxError, create_data_plane
@@ -152,38 +149,6 @@ def _rows(sandbox: Sandbox, table: str) -> int:
     )
 
 
-def _column(name: str, kind: str) -> dict[str, Any]:
-    return {"Name": name, "Label": name, "Type": kind, "CatalogName": "hive", "SchemaName": "",
-            "TableName": "", "Precision": 19, "Scale": 0, "Nullable": "UNKNOWN",
-            "CaseSensitive": kind == "varchar"}  # fmt: skip
-
-
-def _queue_report_results(sandbox: Sandbox) -> None:
-    """Answers for the three report queries, in the order the report runs them (see module doc)."""
-
-    def result(columns: list[tuple[str, str]], rows: list[list[Any]]) -> dict[str, Any]:
-        header = [name for name, _ in columns]
-        return {
-            "rows": [{"Data": [{"VarCharValue": str(v)} for v in r]} for r in [header, *rows]],
-            "column_info": [_column(n, k) for n, k in columns],
-        }
-
-    results = [
-        result([("userid", "varchar"), ("level", "bigint"), ("attack", "bigint"),
-                ("defense", "bigint"), ("health", "bigint")], [["user-0001", 3, 600, 525, 140]]),
-        result([("userid", "varchar"), ("swords", "bigint"), ("shields", "bigint"),
-                ("potions", "bigint"), ("gold_spent", "bigint")], [["user-0001", 6, 0, 1, 610]]),
-        result([("guild_name", "varchar"), ("members", "bigint")], [["dragons", 1]]),
-    ]  # fmt: skip
-    reply = requests.post(
-        f"{sandbox.endpoint}/moto-api/static/athena/query-results",
-        json={"account_id": sandbox.model.account, "region": sandbox.model.region,
-              "results": results},
-        timeout=10,
-    )  # fmt: skip
-    assert reply.status_code == 201
-
-
 @pytest.fixture(scope="module")
 def pipeline(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> dict[str, Outcome]:
     """API -> stream -> consumer -> compaction -> both reports, each from the package."""
@@ -196,9 +161,7 @@ def pipeline(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> dict
         done[f"ConsumeEvents#{n}"] = _run(sandbox, work / f"c{n}", "ConsumeEvents", event)
     done["lake_before_compaction"] = _lake_objects(sandbox, f"tables/events/dt={DAY}/")  # type: ignore[assignment]
     done["CompactLake"] = _run(sandbox, work, "CompactLake", _scheduled(f"{NEXT_DAY}T00:30:00Z"))
-    _queue_report_results(sandbox)
     done["DailyReport"] = _run(sandbox, work, "DailyReport", _scheduled(f"{NEXT_DAY}T00:15:00Z"))
-    _queue_report_results(sandbox)
     done["ReportNow"] = _run(sandbox, work, "ReportNow", {"date": DAY})
     return done
 
@@ -273,11 +236,8 @@ def test_report_functions_query_render_and_publish(
     _assert_allowed(sandbox, outcome)
 
 
-@pytest.mark.xfail(
-    strict=True, reason="moto's Athena runs no SQL until the local Athena emulator lands"
-)
 def test_reports_count_the_lake_rows(sandbox: Sandbox, pipeline: dict[str, Outcome]) -> None:
-    # THEN the report's purchase rows are those of the lake (needs Athena to run the SQL)
+    # THEN the report's purchase rows are those of the lake (Athena ran the SQL)
     purchases = pipeline["ReportNow"].result["row_counts"]["player_purchases"]
     assert purchases == len({e["userid"] for e in _events(13, 0) + _events(13, 100)
                              if e["event_type"].startswith("purchase_")})  # fmt: skip
@@ -292,10 +252,8 @@ def test_every_shipped_module_imports_with_the_layer(sandbox: Sandbox, tmp_path:
     modules = ["app", *names]
     # WHEN each is imported in the sandbox of a layered function
     outcome = sandbox.invoke("ReportNow", None, tmp_path, imports=modules)
-    # THEN none fails, except the local engine's modules another change moves out of chalicelib
-    moving = {"chalicelib.query.local_engine", "chalicelib.query.translate",
-              "chalicelib.query.catalog"}  # fmt: skip
-    assert set(outcome.ok()) <= moving, outcome.result
+    # THEN none fails
+    assert outcome.ok() == [], outcome.result
 
 
 # --- the check turns red: each case breaks a copy on purpose ----------------------------

@@ -8,7 +8,6 @@ come from the moto sidecar. Select with ``-m localstack``.
 from __future__ import annotations
 
 import json
-import os
 import socket
 import subprocess
 import sys
@@ -20,20 +19,6 @@ from tests.helpers_runtime import assert_all_stopped, oracle_answers, run_demo
 
 ROOT = Path(__file__).resolve().parents[2]
 pytestmark = pytest.mark.localstack
-
-
-@pytest.fixture(scope="module")
-def localstack_installed() -> None:
-    """Install LocalStack's venv once (a no-op when cached); CI must have Python 3.13."""
-    from gamepipe.stack import localstack
-
-    if (
-        not localstack.installed()
-        and localstack.python313() is None
-        and os.environ.get("CI") != "true"
-    ):
-        pytest.skip("LocalStack host mode needs Python 3.13 (not found; CI fails instead)")
-    localstack.ensure_installed()
 
 
 def test_demo_localstack_answers_equal_oracle(

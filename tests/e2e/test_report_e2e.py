@@ -14,41 +14,22 @@ import csv
 import io
 import json
 import uuid
-from datetime import UTC, date, datetime, timedelta
+from datetime import date
 from typing import Any
 
 import boto3
 import pytest
 
 from chalicelib import query
-from chalicelib.consumer import handle_kinesis_event
-from chalicelib.glue_catalog import Catalog, ensure_catalog
-from chalicelib.ingest import ClientInfo, encode_records
+from chalicelib.glue_catalog import ensure_catalog
 from chalicelib.reports import generate_report
 from chalicelib.settings import Settings
 from gamepipe.oracle import compute_reports
-from tests.helpers_sql import kinesis_batches, make_events, moto_server_env
+from tests.helpers_sql import consume_into_lake, make_events, moto_server_env
 
 pytestmark = pytest.mark.e2e
 AS_OF = date(2026, 11, 27)
 REPORTS = ("player_standings", "player_purchases", "guild_membership")
-
-
-def _load_through_consumer(events: list[dict[str, Any]], settings: Settings) -> None:
-    """Encode like the API (batches of 50 requests' worth), consume like the Lambda."""
-    s3, glue = boto3.client("s3"), boto3.client("glue")
-    s3.create_bucket(Bucket=settings.data_bucket)
-    ensure_catalog(glue, settings)
-    catalog = Catalog(glue, settings)
-    info = ClientInfo(host="e2e", user_agent="pytest")
-    now = datetime(2026, 11, 27, 1, 0, tzinfo=UTC)
-    records: list[tuple[str, bytes]] = []
-    for start in range(0, len(events), 50):
-        records += encode_records(events[start : start + 50], info, now)
-        now += timedelta(seconds=1)
-    for batch in kinesis_batches(records, batch_size=40):
-        reply = handle_kinesis_event(batch, settings, s3=s3, catalog=catalog)
-        assert reply == {"batchItemFailures": []}
 
 
 @pytest.fixture
@@ -65,7 +46,7 @@ def seeded_stack():
             query_engine="local",
         )
         events = make_events(1500, users=80, seed=7, resend_fraction=0.05, bad_fraction=0.03)
-        _load_through_consumer(events, settings)
+        consume_into_lake(events, settings)
         boto3.client("s3").create_bucket(Bucket=settings.reports_bucket)
         try:
             yield settings, events

@@ -22,11 +22,6 @@ def test_zip_has_no_native_source_or_build(prod: Package) -> None:
     assert checks.forbidden_in_zip(prod.zip_path)["native"] == []
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="the local engine (local_engine.py, translate.py, catalog.py) still lives in "
-    "chalicelib/query; another change moves it out of chalicelib. Remove this mark then.",
-)
 def test_zip_has_no_module_importing_local_only_libraries(prod: Package) -> None:
     # THEN no shipped module imports DuckDB, sqlglot or the local tooling (gamepipe)
     assert checks.forbidden_in_zip(prod.zip_path)["local_only"] == []

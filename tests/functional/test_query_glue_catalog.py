@@ -11,8 +11,8 @@ import pyarrow.parquet as pq
 import pytest
 
 from chalicelib.query import run_query
-from chalicelib.query.local_engine import LocalEngine
 from chalicelib.settings import Settings
+from gamepipe.athena.engine import LocalEngine
 from tests import helpers_sql
 
 SETTINGS = Settings(glue_database="lakedb")

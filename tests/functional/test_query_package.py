@@ -8,6 +8,8 @@ import sys
 import zipfile
 from pathlib import Path
 
+from tests.helpers_package import forbidden_imports
+
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -38,4 +40,10 @@ def test_chalice_package_contains_sql_and_schema(tmp_path: Path) -> None:
         assert "chalicelib/contract/event_schema.json" in names
         assert "chalicelib/athena_sql/statements.toml" in names
         q3 = zf.read("chalicelib/athena_sql/questions/q3_top_levels.sql").decode()
+        # AND no module in it imports the local engine's libraries or the local tooling
+        modules = [n for n in names if n.endswith(".py")]
+        local_only = {n: hits for n in modules if (hits := forbidden_imports(zf.read(n).decode()))}
     assert "max(level)" in q3
+    assert "app.py" in modules and len(modules) > 20
+    assert local_only == {}
+    assert not [n for n in names if n.startswith("gamepipe/")]

@@ -12,8 +12,8 @@ import pytest
 
 from chalicelib.query import resolve_sql
 from chalicelib.query.answers import collect_answers, collect_reports
-from chalicelib.query.local_engine import LocalEngine
 from chalicelib.settings import Settings
+from gamepipe.athena.engine import LocalEngine
 from gamepipe.oracle import compute_answers, compute_reports
 from tests import helpers_sql
 

@@ -9,10 +9,10 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from chalicelib.query import UnsupportedSqlError, resolve_sql, run_query
-from chalicelib.query.local_engine import LocalEngine
-from chalicelib.query.translate import translate
+from chalicelib.query import resolve_sql, run_query
 from chalicelib.settings import Settings
+from gamepipe.athena.engine import LocalEngine
+from gamepipe.athena.translate import UnsupportedSqlError, translate
 from tests import helpers_sql
 
 SETTINGS = Settings(glue_database="gamepipe")
@@ -238,6 +238,7 @@ def test_partition_column_and_pruning(engine: LocalEngine) -> None:
     [
         ("SELECT format_datetime(event_ts, 'yyyy-MM-dd') FROM events", "format_datetime"),
         ("SELECT parse_datetime('2026-11-27', 'yyyy-MM-dd')", "parse_datetime"),
+        ("SELECT format('%s-%d', userid, 5) FROM events", "format"),
         ('SELECT "$path" FROM events', "$path"),
         ("SELECT no_such_function(userid) FROM events", "no_such_function"),
         ("SELECT 1; SELECT 2", "one statement"),

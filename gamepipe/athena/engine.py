@@ -3,7 +3,7 @@
 Table schemas, locations and registered partitions come from Glue (moto or AWS) or from a
 local lake directory; each table becomes a DuckDB view over exactly the registered
 partitions' files, so the local answer sees what Athena would. SQL is translated from
-Athena's dialect by :mod:`chalicelib.query.translate`. Works offline: httpfs comes from
+Athena's dialect by :mod:`gamepipe.athena.translate`. Works offline: httpfs comes from
 the ``duckdb-ext-httpfs`` wheel, never downloaded.
 """
 
@@ -21,10 +21,10 @@ import duckdb
 import pyarrow as pa
 
 from chalicelib import aws
-from chalicelib.query.catalog import LakeCatalog, TableInfo, load_glue_catalog, load_lake_catalog
 from chalicelib.query.params import Params
-from chalicelib.query.translate import translate
 from chalicelib.settings import Settings, endpoint_url
+from gamepipe.athena.catalog import LakeCatalog, TableInfo, load_glue_catalog, load_lake_catalog
+from gamepipe.athena.translate import translate
 
 # Glue/Hive type -> DuckDB type of the view's column (Athena reads with the table's types).
 _DUCKDB_TYPES = {
@@ -69,15 +69,22 @@ class LocalEngine:
         lake_root: str | Path | None = None,
         ttl_seconds: float = 30.0,
         threads: int | None = None,
+        s3_endpoint: str | None = None,
+        catalog_loader: CatalogLoader | None = None,
     ) -> None:
         self.settings = settings
+        # Where DuckDB reads S3; None: where boto3 would send this process's S3 calls.
+        self._s3_endpoint = s3_endpoint
         self.database = settings.glue_database
         self.ttl_seconds = ttl_seconds
         self._session = session
         self._threads = threads
-        if lake_root is not None:
+        self._load: CatalogLoader
+        if catalog_loader is not None:
+            self._load = catalog_loader
+        elif lake_root is not None:
             root = lake_root
-            self._load: CatalogLoader = lambda: load_lake_catalog(root)
+            self._load = lambda: load_lake_catalog(root)
         else:
             glue = glue_client or aws.client("glue")
             s3 = s3_client or aws.client("s3")
@@ -137,10 +144,24 @@ class LocalEngine:
             self._ensure_catalog()
             return dict(self._tables)
 
+    def loaded_tables(self) -> dict[str, TableInfo]:
+        """The catalog as last loaded, without loading it again."""
+        with self._lock:
+            return dict(self._tables)
+
     def refresh(self) -> None:
         """Forget the cached catalog: the next query re-reads Glue and re-lists files."""
         with self._lock:
             self._loaded_at = None
+
+    def interrupt(self) -> None:
+        """Cancel the statement running now, if any (it raises duckdb.InterruptException).
+
+        Deliberately without the lock, which the running statement holds.
+        """
+        con = self._con
+        if con is not None:
+            con.interrupt()
 
     def close(self) -> None:
         """Close the DuckDB connection."""
@@ -207,7 +228,7 @@ class LocalEngine:
             options["SECRET"] = frozen.secret_key
             if frozen.token:
                 options["SESSION_TOKEN"] = frozen.token
-        endpoint = endpoint_url("s3")
+        endpoint = self._s3_endpoint or endpoint_url("s3")
         if endpoint:
             parsed = urlparse(endpoint)
             options["ENDPOINT"] = parsed.netloc or parsed.path

@@ -1,18 +1,22 @@
-"""What the local engine may read: tables, column types, REGISTERED partitions' files, views.
+"""What the local engine may read: tables, column types and REGISTERED partitions' files.
 
 Read from Glue (moto, LocalStack-less setups and AWS alike) or, for benchmarks over a
-local lake, from a directory laid out like the S3 lake (the views then come from
-``chalicelib.statements``). As in Athena, only registered partitions are visible; files
-are listed once per catalog load so warm queries do not re-list S3.
+local lake, from a directory laid out like the S3 lake. As in Athena, only registered
+partitions are visible; files are listed once per catalog load so warm queries do not
+re-list S3.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Collection, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlparse
+
+import sqlglot
+from botocore.exceptions import ClientError
+from sqlglot import exp
 
 from chalicelib import presto_view
 from chalicelib.statements import VIEWS
@@ -21,11 +25,22 @@ from chalicelib.tables import PARTITION_KEY, TABLES
 
 @dataclass(frozen=True)
 class Partition:
-    """One registered partition: its key values and the data files under its location."""
+    """One registered partition: its key values, the data files under its location and
+    their total size (what a full scan of the partition reads)."""
 
     values: tuple[str, ...]
     location: str
     files: tuple[str, ...]
+    size_bytes: int = 0
+
+
+Listing = tuple[tuple[str, int], ...]  # (file, size in bytes)
+
+
+def _partition(values: tuple[str, ...], location: str, listing: Listing) -> Partition:
+    return Partition(
+        values, location, tuple(f for f, _ in listing), sum(size for _, size in listing)
+    )
 
 
 @dataclass(frozen=True)
@@ -61,44 +76,59 @@ class LakeCatalog:
     views: dict[str, ViewInfo]
 
 
-def load_glue_catalog(database: str, glue_client: Any, s3_client: Any) -> LakeCatalog:
-    """Every table of ``database`` with its registered partitions and their files, and
-    every view with its SQL."""
-    tables: dict[str, TableInfo] = {}
-    views: dict[str, ViewInfo] = {}
-    for page in glue_client.get_paginator("get_tables").paginate(DatabaseName=database):
-        for table in page["TableList"]:
-            if table.get("TableType") == presto_view.VIEW_TYPE:
-                view = _view_info(table)
+def load_glue_catalog(
+    database: str, glue_client: Any, s3_client: Any, only: Collection[str] | None = None
+) -> LakeCatalog:
+    """Every table of ``database`` with its registered partitions and their files, and every
+    view with its SQL; with ``only``, just those names that exist plus what their views read."""
+    catalog = LakeCatalog({}, {})
+    wanted = None if only is None else {name.lower() for name in only}
+    loaded: set[str] = set()
+    while True:
+        for entry in _glue_tables(
+            database, glue_client, None if wanted is None else wanted - loaded
+        ):
+            if entry.get("TableType") == presto_view.VIEW_TYPE:
+                view = _view_info(entry)
                 if view is not None:
-                    views[view.name] = view
-                continue
-            sd = table.get("StorageDescriptor", {})
-            keys = tuple((k["Name"].lower(), k["Type"]) for k in table.get("PartitionKeys", []))
-            partitions: list[Partition] = []
-            if keys:
-                pages = glue_client.get_paginator("get_partitions").paginate(
-                    DatabaseName=database, TableName=table["Name"]
-                )
-                found = [
-                    (tuple(part["Values"]), part["StorageDescriptor"]["Location"])
-                    for ppage in pages
-                    for part in ppage["Partitions"]
-                ]
-                files_of = _partition_lister(sd.get("Location", ""), found, s3_client)
-                partitions = [Partition(v, loc, files_of(loc)) for v, loc in found]
+                    catalog.views[view.name] = view
             else:
-                location = sd.get("Location", "")
-                partitions.append(Partition((), location, list_data_files(location, s3_client)))
-            name = table["Name"].lower()
-            tables[name] = TableInfo(
-                name=name,
-                columns=tuple((c["Name"].lower(), c["Type"]) for c in sd.get("Columns", [])),
-                partition_keys=keys,
-                location=sd.get("Location", ""),
-                partitions=tuple(sorted(partitions, key=lambda p: p.values)),
-            )
-    return LakeCatalog(tables, views)
+                info = _table_info(database, entry, glue_client, s3_client)
+                catalog.tables[info.name] = info
+        if wanted is None:
+            return catalog
+        loaded |= wanted
+        # A view reads other tables (and views): load those too, as Athena resolves them.
+        wanted |= {name for v in catalog.views.values() for name in _reads(v.sql)}
+        if wanted <= loaded:
+            return catalog
+
+
+def _table_info(database: str, table: dict[str, Any], glue: Any, s3: Any) -> TableInfo:
+    sd = table.get("StorageDescriptor", {})
+    keys = tuple((k["Name"].lower(), k["Type"]) for k in table.get("PartitionKeys", []))
+    partitions: list[Partition] = []
+    if keys:
+        pages = glue.get_paginator("get_partitions").paginate(
+            DatabaseName=database, TableName=table["Name"]
+        )
+        found = [
+            (tuple(part["Values"]), part["StorageDescriptor"]["Location"])
+            for ppage in pages
+            for part in ppage["Partitions"]
+        ]
+        files_of = _partition_lister(sd.get("Location", ""), found, s3)
+        partitions = [_partition(v, loc, files_of(loc)) for v, loc in found]
+    else:
+        location = sd.get("Location", "")
+        partitions.append(_partition((), location, _list(location, s3)))
+    return TableInfo(
+        name=table["Name"].lower(),
+        columns=tuple((c["Name"].lower(), c["Type"]) for c in sd.get("Columns", [])),
+        partition_keys=keys,
+        location=sd.get("Location", ""),
+        partitions=tuple(sorted(partitions, key=lambda p: p.values)),
+    )
 
 
 def _view_info(table: dict[str, Any]) -> ViewInfo | None:
@@ -111,9 +141,29 @@ def _view_info(table: dict[str, Any]) -> ViewInfo | None:
     return ViewInfo(table["Name"].lower(), decoded.sql, decoded.columns)
 
 
+def _reads(sql: str) -> set[str]:
+    """Names of the tables and views a view's SQL reads (its own CTEs excluded)."""
+    tree = sqlglot.parse_one(sql, read="athena")
+    ctes = {cte.alias_or_name.lower() for cte in tree.find_all(exp.CTE)}
+    return {t.name.lower() for t in tree.find_all(exp.Table)} - ctes
+
+
+def _glue_tables(database: str, glue: Any, only: Collection[str] | None) -> Iterator[Any]:
+    if only is None:
+        for page in glue.get_paginator("get_tables").paginate(DatabaseName=database):
+            yield from page["TableList"]
+        return
+    for name in sorted(only):
+        try:
+            yield glue.get_table(DatabaseName=database, Name=name)["Table"]
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "EntityNotFoundException":
+                raise
+
+
 def _partition_lister(
     table_location: str, partitions: list[tuple[tuple[str, ...], str]], s3_client: Any
-) -> Callable[[str], tuple[str, ...]]:
+) -> Callable[[str], Listing]:
     """A function giving a partition location's files.
 
     When several partitions sit under the table's S3 location (the lake layout), one
@@ -121,11 +171,11 @@ def _partition_lister(
     """
     under = [loc for _, loc in partitions if _dir_uri(loc).startswith(_dir_uri(table_location))]
     if not _is_s3_uri(table_location) or len(under) < 2:
-        return lambda loc: list_data_files(loc, s3_client)
+        return lambda loc: _list(loc, s3_client)
     parsed = urlparse(table_location)
     prefix = parsed.path.lstrip("/")
     prefix = prefix if prefix.endswith("/") or not prefix else prefix + "/"
-    by_dir: dict[str, list[str]] = {}
+    by_dir: dict[str, list[tuple[str, int]]] = {}
     for page in s3_client.get_paginator("list_objects_v2").paginate(
         Bucket=parsed.netloc, Prefix=prefix
     ):
@@ -133,11 +183,12 @@ def _partition_lister(
             directory, _, name = obj["Key"].rpartition("/")
             if name and not name.startswith(("_", ".")) and obj.get("Size", 1) > 0:
                 uri = f"s3://{parsed.netloc}/{directory}/"
-                by_dir.setdefault(uri, []).append(f"s3://{parsed.netloc}/{obj['Key']}")
+                entry = (f"s3://{parsed.netloc}/{obj['Key']}", int(obj.get("Size", 0)))
+                by_dir.setdefault(uri, []).append(entry)
 
-    def files_of(location: str) -> tuple[str, ...]:
+    def files_of(location: str) -> Listing:
         if not _dir_uri(location).startswith(_dir_uri(table_location)):
-            return list_data_files(location, s3_client)
+            return _list(location, s3_client)
         return tuple(sorted(by_dir.get(_dir_uri(location), [])))
 
     return files_of
@@ -169,7 +220,7 @@ def load_lake_catalog(root: str | Path) -> LakeCatalog:
         for part_dir in sorted(base.glob(f"{PARTITION_KEY}=*")):
             value = part_dir.name.split("=", 1)[1]
             location = str(part_dir)
-            partitions.append(Partition((value,), location, list_data_files(location, None)))
+            partitions.append(_partition((value,), location, _list(location, None)))
         tables[table.name] = TableInfo(
             name=table.name,
             columns=tuple((c.name, c.type) for c in table.catalog_columns),
@@ -186,23 +237,27 @@ def list_data_files(location: str, s3_client: Any) -> tuple[str, ...]:
 
     Athena skips names starting with '_' or '.' (e.g. _SUCCESS) and does not recurse.
     """
+    return tuple(f for f, _ in _list(location, s3_client))
+
+
+def _list(location: str, s3_client: Any) -> Listing:
     parsed = urlparse(location)
     if parsed.scheme in ("s3", "s3a", "s3n"):
         prefix = parsed.path.lstrip("/")
         prefix = prefix if prefix.endswith("/") or not prefix else prefix + "/"
-        found: list[str] = []
+        found: list[tuple[str, int]] = []
         paginator = s3_client.get_paginator("list_objects_v2")
         for page in paginator.paginate(Bucket=parsed.netloc, Prefix=prefix, Delimiter="/"):
             for obj in page.get("Contents", []):
                 name = obj["Key"][len(prefix) :]
                 if name and not name.startswith(("_", ".")) and obj.get("Size", 1) > 0:
-                    found.append(f"s3://{parsed.netloc}/{obj['Key']}")
+                    found.append((f"s3://{parsed.netloc}/{obj['Key']}", int(obj.get("Size", 0))))
         return tuple(sorted(found))
     directory = Path(parsed.path if parsed.scheme == "file" else location)
     if not directory.is_dir():
         return ()
     return tuple(
-        str(p)
+        (str(p), p.stat().st_size)
         for p in sorted(directory.iterdir())
         if p.is_file() and not p.name.startswith(("_", ".")) and p.stat().st_size > 0
     )
