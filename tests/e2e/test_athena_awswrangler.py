@@ -22,7 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from chalicelib import aws, query
-from chalicelib.query.sql_files import QUESTION_NAMES, REPORT_NAMES
+from chalicelib.statements import QUESTION_NAMES, REPORT_NAMES
 from gamepipe.commands.query import query as query_command
 from gamepipe.stack.targets import make_target
 from tests import helpers_sql

@@ -253,7 +253,7 @@ def test_every_shipped_module_imports_with_the_layer(sandbox: Sandbox, tmp_path:
     # WHEN each is imported in the sandbox of a layered function
     outcome = sandbox.invoke("ReportNow", None, tmp_path, imports=modules)
     # THEN none fails
-    assert outcome.ok() == [], outcome.result
+    assert not outcome.ok(), outcome.result
 
 
 # --- the check turns red: each case breaks a copy on purpose ----------------------------
