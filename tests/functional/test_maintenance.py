@@ -62,7 +62,8 @@ def test_first_received_copy_wins_then_the_earlier_dt() -> None:
     copies = pa.table(
         {
             "event_id": ["a", "a", "b", "c", "c", "c"],
-            "dt": ["2026-11-02", "2026-11-01", "2026-11-01", "2026-11-03", "2026-11-01", "2026-11-03"],
+            "dt": ["2026-11-02", "2026-11-01", "2026-11-01",
+                   "2026-11-03", "2026-11-01", "2026-11-03"],
             "received_at": pa.array(
                 [datetime(2026, 11, 2, 1), datetime(2026, 11, 2, 2), datetime(2026, 11, 1),
                  datetime(2026, 11, 3, 5), datetime(2026, 11, 3, 5), datetime(2026, 11, 3, 5)], ts
