@@ -83,16 +83,16 @@ def count_reasons(reasons: Iterable[str]) -> dict[str, int]:
     return dict(Counter(reason_category(r) for r in reasons))
 
 
-def api_request(stage: str, status: int, accepted: int, rejected: list[dict[str, Any]]) -> None:
-    """The API's figures for one request."""
+def api_status(stage: str, status: int) -> None:
+    """One API reply: a request, and a server error if it is a 5xx."""
+    emit("api", stage, {REQUESTS: 1, SERVER_ERRORS: 1 if status >= 500 else 0})
+
+
+def api_events(stage: str, accepted: int, rejected: list[dict[str, Any]]) -> None:
+    """The events of one ingest request: accepted, rejected (and why)."""
     emit(
         "api",
         stage,
-        {
-            REQUESTS: 1,
-            ACCEPTED: accepted,
-            REJECTED: len(rejected),
-            SERVER_ERRORS: 1 if status >= 500 else 0,
-        },
+        {ACCEPTED: accepted, REJECTED: len(rejected)},
         {REJECTED_BY_REASON: ("reason", count_reasons(str(r.get("reason")) for r in rejected))},
     )
