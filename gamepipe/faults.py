@@ -99,6 +99,7 @@ class Lake:
     clean_s3: Any  # for the books: never faulty
     checkpoint: Path
     invocations: int = 0
+    injected: int = 0  # faults that fired
 
     def catalog(self) -> Catalog:
         """A fresh catalog cache, as a new Lambda container has."""
@@ -297,6 +298,7 @@ def s3_unavailable(lake: Lake, invocations: int) -> contextlib.AbstractContextMa
 
     def hook(params: dict[str, Any], **_: Any) -> None:
         if lake.invocations <= invocations and _is_lake_write(params):
+            lake.injected += 1
             raise _error("ServiceUnavailable", "PutObject")
 
     return hooked(lake.s3, "before-call.s3.PutObject", hook)
@@ -309,6 +311,7 @@ def ambiguous_writes(lake: Lake, every: int) -> contextlib.AbstractContextManage
     def hook(**_: Any) -> None:
         calls[0] += 1
         if calls[0] % every == 0:
+            lake.injected += 1
             raise _error("InternalError", "PutObject")
 
     return hooked(lake.s3, "after-call.s3.PutObject", hook)
@@ -321,6 +324,7 @@ def glue_throttled(lake: Lake, calls: int) -> contextlib.AbstractContextManager[
     def hook(**_: Any) -> None:
         count[0] += 1
         if count[0] <= calls:
+            lake.injected += 1
             raise _error("ThrottlingException", "BatchCreatePartition")
 
     return contextlib.ExitStack() if calls == 0 else _glue_hooks(lake, hook)
@@ -347,6 +351,7 @@ def killed_mid_batch(
         state["puts"] += 1
         if state["kills"] < times and state["puts"] == at_put and _is_lake_write(params):
             state["kills"] += 1
+            lake.injected += 1
             raise Killed()
 
     return hooked(lake.s3, "before-call.s3.PutObject", hook)
@@ -363,6 +368,7 @@ def function_errors(lake: Lake, at_put: int, times: int) -> contextlib.AbstractC
         state["puts"] += 1
         if state["errors"] < times and state["puts"] == at_put and _is_lake_write(params):
             state["errors"] += 1
+            lake.injected += 1
             raise RuntimeError("injected: the function timed out mid-batch")
 
     return hooked(lake.s3, "before-call.s3.PutObject", hook)
@@ -392,7 +398,7 @@ def run_fault(
     accepted = send(lake, truth)
     fault = {
         "s3_unavailable": lambda: s3_unavailable(lake, invocations=8),
-        "ambiguous_writes": lambda: ambiguous_writes(lake, every=5),
+        "ambiguous_writes": lambda: ambiguous_writes(lake, every=13),
         "glue_throttling": lambda: glue_throttled(lake, calls=4),
         "killed_mid_batch": lambda: killed_mid_batch(lake, at_put=3, times=3),
         "bisected_redelivery": lambda: function_errors(lake, at_put=2, times=3),
@@ -409,6 +415,7 @@ def run_fault(
             trigger.drain(timeout=120)
         else:
             notes["restarts"] = drain(lake)
+    notes["faults_injected"] = lake.injected
     before = books(lake, accepted)
     notes.update(repair(lake))
     after = books(lake, accepted, truth)

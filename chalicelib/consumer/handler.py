@@ -256,8 +256,10 @@ def write_plan(
             failures.append(obj.first_record)
     k = min(failures) if failures else None
     if k is not None:
-        # Cut what was written back to the committed prefix (records < k), same keys.
-        cut = [o for o in written if int(o.record.max()) >= k]
+        # Cut every object back to the committed prefix (records < k), same keys: the
+        # failed ones too, since a put that raised may have stored its object all the same
+        # (an ambiguous write); an object with nothing before k is deleted.
+        cut = [o for o in plan.objects if int(o.record.max()) >= k]
         tasks = [_put(s3, settings.data_bucket, o, k) for o in cut]
         if any(e is not None for e in _run_all(tasks)):
             return 0  # could not even cut back: redeliver the whole batch (same keys)
