@@ -339,39 +339,35 @@ def _glue_hooks(lake: Lake, hook: Hook) -> Iterator[None]:
         yield
 
 
+def _at_put(
+    lake: Lake, at_put: int, times: int, fault: Callable[[], BaseException]
+) -> contextlib.AbstractContextManager[None]:
+    """Raise ``fault()`` at the ``at_put``-th lake PutObject of an invocation, ``times`` times."""
+    state = {"invocation": -1, "puts": 0, "fired": 0}
+
+    def hook(params: dict[str, Any], **_: Any) -> None:
+        if state["invocation"] != lake.invocations:
+            state["invocation"], state["puts"] = lake.invocations, 0
+        state["puts"] += 1
+        if state["fired"] < times and state["puts"] == at_put and _is_lake_write(params):
+            state["fired"] += 1
+            lake.injected += 1
+            raise fault()
+
+    return hooked(lake.s3, "before-call.s3.PutObject", hook)
+
+
 def killed_mid_batch(
     lake: Lake, at_put: int, times: int
 ) -> contextlib.AbstractContextManager[None]:
-    """The process dies at the ``at_put``-th PutObject of an invocation, ``times`` times."""
-    state = {"invocation": -1, "puts": 0, "kills": 0}
-
-    def hook(params: dict[str, Any], **_: Any) -> None:
-        if state["invocation"] != lake.invocations:
-            state["invocation"], state["puts"] = lake.invocations, 0
-        state["puts"] += 1
-        if state["kills"] < times and state["puts"] == at_put and _is_lake_write(params):
-            state["kills"] += 1
-            lake.injected += 1
-            raise Killed()
-
-    return hooked(lake.s3, "before-call.s3.PutObject", hook)
+    """The process dies mid-batch, ``times`` times (the trigger restarts from checkpoints)."""
+    return _at_put(lake, at_put, times, Killed)
 
 
 def function_errors(lake: Lake, at_put: int, times: int) -> contextlib.AbstractContextManager[None]:
-    """An unhandled error (a bug, a timeout) at the ``at_put``-th PutObject, ``times`` times:
-    Lambda bisects the batch and redelivers shorter ones over half-written objects."""
-    state = {"invocation": -1, "puts": 0, "errors": 0}
-
-    def hook(params: dict[str, Any], **_: Any) -> None:
-        if state["invocation"] != lake.invocations:
-            state["invocation"], state["puts"] = lake.invocations, 0
-        state["puts"] += 1
-        if state["errors"] < times and state["puts"] == at_put and _is_lake_write(params):
-            state["errors"] += 1
-            lake.injected += 1
-            raise RuntimeError("injected: the function timed out mid-batch")
-
-    return hooked(lake.s3, "before-call.s3.PutObject", hook)
+    """An unhandled error (a bug, a timeout) mid-batch, ``times`` times: Lambda bisects the
+    batch and redelivers shorter ones over half-written objects."""
+    return _at_put(lake, at_put, times, lambda: RuntimeError("injected: timed out mid-batch"))
 
 
 # -- scenarios ---------------------------------------------------------------------------------

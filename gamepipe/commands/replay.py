@@ -36,6 +36,14 @@ def _bar(what: str) -> Any:
     return progress
 
 
+def _finish(summary: Any, text: str) -> None:
+    """The human summary on stderr, the figures as JSON on stdout; exit 1 if any failed."""
+    click.echo(text, err=True)
+    click.echo(json.dumps(summary.as_dict()))
+    if summary.failed:
+        raise SystemExit(1)
+
+
 @replay.command()
 @click.option("--since", type=DAY, default=None, help="Only batches stored on or after this day.")
 @click.option("--force", is_flag=True, help="Replay batches that have a receipt too.")
@@ -45,24 +53,15 @@ def failed(since: datetime | None, force: bool) -> None:
     from gamepipe.replay import replay_failed
 
     settings, s3, catalog = _context()
-    summary = replay_failed(
-        s3,
-        settings,
-        catalog,
-        since=since.date() if since else None,
-        force=force,
-        progress=_bar("failed batches"),
+    day = since.date() if since else None
+    s = replay_failed(s3, settings, catalog, since=day, force=force, progress=_bar("batches"))
+    _finish(
+        s,
+        f"failed batches: {s.found} stored, {s.skipped} already replayed, {s.replayed} "
+        f"replayed now ({s.records} records, {s.events_in} events -> {sum(s.rows.values())} "
+        f"rows, {s.dead_lettered} dead-lettered, {s.duplicates_dropped} in-batch duplicates), "
+        f"{s.failed} failed again",
     )
-    click.echo(
-        f"failed batches: {summary.found} stored, {summary.skipped} already replayed, "
-        f"{summary.replayed} replayed now ({summary.records} records, {summary.events_in} "
-        f"events -> {sum(summary.rows.values())} rows, {summary.dead_lettered} dead-lettered, "
-        f"{summary.duplicates_dropped} in-batch duplicates), {summary.failed} failed again",
-        err=True,
-    )
-    click.echo(json.dumps(summary.as_dict()))
-    if summary.failed:
-        raise SystemExit(1)
 
 
 @replay.command()
@@ -74,20 +73,13 @@ def deadletter(since: datetime | None, reason: str | None) -> None:
     from gamepipe.replay import replay_deadletters
 
     settings, s3, catalog = _context()
-    summary = replay_deadletters(
-        s3,
-        settings,
-        catalog,
-        since=since.date() if since else None,
-        reason=reason,
-        progress=_bar("dead-letter files"),
+    day = since.date() if since else None
+    s = replay_deadletters(
+        s3, settings, catalog, since=day, reason=reason, progress=_bar("dead-letter files")
     )
-    click.echo(
-        f"dead letters: {summary.found} files, {summary.lines_valid_now} lines valid now and "
-        f"re-ingested ({sum(summary.rows.values())} rows), {summary.lines_still_invalid} still "
-        f"invalid {dict(summary.still_invalid)}, {summary.failed} files failed to write",
-        err=True,
+    _finish(
+        s,
+        f"dead letters: {s.found} files, {s.lines_valid_now} lines valid now and re-ingested "
+        f"({sum(s.rows.values())} rows), {s.lines_still_invalid} still invalid "
+        f"{dict(s.still_invalid)}, {s.failed} files failed to write",
     )
-    click.echo(json.dumps(summary.as_dict()))
-    if summary.failed:
-        raise SystemExit(1)

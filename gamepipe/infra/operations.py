@@ -116,6 +116,19 @@ def _alarm(
     return {"Type": "AWS::CloudWatch::Alarm", "Properties": props}
 
 
+def _rate(
+    stage: str, description: str, percent_param: str, part_whole: tuple[str, str, str]
+) -> dict[str, Any]:
+    """An alarm on ``100 * part / whole`` (0 when there is no traffic) over a parameter."""
+    part, whole, service = part_whole
+    return _alarm(
+        description,
+        {"Ref": percent_param},
+        expression="IF(whole > 0, 100 * FILL(part, 0) / whole, 0)",
+        inputs={"part": _own(stage, part, service), "whole": _own(stage, whole, service)},
+    )
+
+
 def alarms(stage: str) -> dict[str, Any]:
     """Seven alarms, each a question an operator would otherwise ask too late."""
     return {
@@ -143,23 +156,17 @@ def alarms(stage: str) -> dict[str, Any]:
             ),
             periods=1,
         ),
-        "DeadLetterRateAlarm": _alarm(
+        "DeadLetterRateAlarm": _rate(
+            stage,
             "dead-letter rate over DeadLetterRatePercent of the consumer's events",
-            {"Ref": "DeadLetterRatePercent"},
-            expression="IF(events > 0, 100 * FILL(dead, 0) / events, 0)",
-            inputs={
-                "dead": _own(stage, metrics.DEAD_LETTERS, "consumer"),
-                "events": _own(stage, metrics.EVENTS_IN, "consumer"),
-            },
+            "DeadLetterRatePercent",
+            (metrics.DEAD_LETTERS, metrics.EVENTS_IN, "consumer"),
         ),
-        "Api5xxRateAlarm": _alarm(
+        "Api5xxRateAlarm": _rate(
+            stage,
             "API 5xx rate over Api5xxRatePercent of its replies",
-            {"Ref": "Api5xxRatePercent"},
-            expression="IF(requests > 0, 100 * FILL(errors, 0) / requests, 0)",
-            inputs={
-                "errors": _own(stage, metrics.SERVER_ERRORS, "api"),
-                "requests": _own(stage, metrics.REQUESTS, "api"),
-            },
+            "Api5xxRatePercent",
+            (metrics.SERVER_ERRORS, metrics.REQUESTS, "api"),
         ),
         "ThrottlesAlarm": _alarm(
             "throttling: the API or consumer Lambda, or writes to the stream",
