@@ -30,7 +30,7 @@ EVENTS_PER_DAY ?= 100M
         demo demo-localstack api generate answers report compact schema package deploy clean \
         stack-up stack-down stack-status localstack-install localstack-start localstack-stop \
         localstack-run deploy-localstack bench bench-full bench-consumer bench-queries \
-        bench-freshness bench-e2e bench-instructions cost
+        bench-freshness bench-e2e bench-instructions cost faults
 
 help: ## List the targets
 	@awk 'BEGIN {FS = ":.*## "} /^##@/ {printf "\n%s\n", substr($$0, 5)} /^[a-zA-Z0-9_-]+:.*## / {printf "  \033[36m%-18s\033[0m %s\n", $$1, $$2}' $(MAKEFILE_LIST)
@@ -117,7 +117,7 @@ answers: $(STAMP) ## Print the 7 answers from the lake (GAMEPIPE_QUERY_ENGINE=lo
 report: $(STAMP) ## Render + publish the 3 reports (DATE=YYYY-MM-DD, default today UTC) and write them to out/reports
 	$(BIN)/gamepipe report $(if $(DATE),--date $(DATE)) --out out/reports
 
-compact: $(STAMP) ## Merge each lake partition's batch files into one (default: days before today, UTC)
+compact: $(STAMP) ## Merge each dirty lake partition's batch files into one (any date, today's too)
 	$(BIN)/gamepipe compact $(if $(TABLE),--table $(TABLE),) $(if $(DT),--dt $(DT),)
 
 schema: $(STAMP) ## Regenerate chalicelib/contract/event_schema.json from the models
@@ -155,6 +155,9 @@ bench-e2e: $(STAMP) ## End-to-end events/s through the local pipeline on both ta
 
 bench-instructions: $(STAMP) ## Consumer core in instructions/event (valgrind; stable on a noisy machine)
 	$(LOCAL_AWS) $(PY) -m bench.instructions $(if $(QUICK),--quick,)
+
+faults: $(STAMP) ## The fault table: 7 faults, then replay + compaction (also in make test)
+	$(LOCAL_AWS) $(PY) -m bench.faults
 
 cost: $(STAMP) ## AWS cost per million events: make cost EVENTS_PER_DAY=1B (docs/cost.md)
 	$(BIN)/gamepipe cost --events-per-day $(EVENTS_PER_DAY) --preset recommended

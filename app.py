@@ -12,7 +12,7 @@ from typing import Any
 from chalice import Chalice
 from chalice.app import CloudWatchEvent, KinesisEvent, Request
 
-from chalicelib import aws, ingest
+from chalicelib import aws, ingest, metrics
 from chalicelib.settings import Settings
 
 SETTINGS = Settings.from_env()
@@ -36,7 +36,7 @@ def post_events() -> Any:
     request = _request()
     info = ingest.ClientInfo.from_request(request.headers, request.context)
     result = ingest.ingest_batch(_body(request), info, SETTINGS, _kinesis())
-    return ingest.to_response(result)
+    return _reply(result)
 
 
 @app.route("/v1/events/{event_type}", methods=["POST"], content_types=["application/json"])
@@ -45,7 +45,7 @@ def post_event(event_type: str) -> Any:
     request = _request()
     info = ingest.ClientInfo.from_request(request.headers, request.context)
     result = ingest.ingest_single(event_type, _body(request), info, SETTINGS, _kinesis())
-    return ingest.to_response(result)
+    return _reply(result)
 
 
 @app.on_kinesis_record(
@@ -84,6 +84,19 @@ def report_now(event: dict[str, Any], context: Any) -> dict[str, Any]:
     from chalicelib import reports
 
     return reports.handle_on_demand(event, SETTINGS)
+
+
+@app.middleware("http")
+def count_requests(event: Any, get_response: Any) -> Any:
+    """Every reply's status as metrics (an unhandled error arrives here as Chalice's 500)."""
+    response = get_response(event)
+    metrics.api_status(SETTINGS.stage, response.status_code)
+    return response
+
+
+def _reply(result: ingest.IngestResult) -> Any:
+    metrics.api_events(SETTINGS.stage, result.accepted, result.rejected)
+    return ingest.to_response(result)
 
 
 def _request() -> Request:

@@ -7,6 +7,10 @@ writes ``compacted.parquet`` and then deletes the inputs. Between the write and 
 delete a reader can see rows twice; the question/report SQL counts each event_id once,
 so answers do not change. Running it again is safe: the compacted file is an input too.
 
+Across partitions (a resend whose event_ts moved to another day) the copy to keep is
+decided once for all tables by chalicelib/maintenance.py and passed in as ``winners``:
+a row whose event_id has a winner elsewhere (another dt, or another received_at) goes.
+
 Merge-on-read: on the four seed tables every row of the compacted file carries
 ``compacted = true`` (the consumer's batch files have no such column: NULL). The SQL
 trusts a day whose rows are all compacted to hold each event_id once and dedupes only
@@ -26,11 +30,11 @@ import pyarrow.parquet as pq
 
 from chalicelib.consumer.columns import arrow_schema
 from chalicelib.consumer.writer import LOW_CARDINALITY, parquet_bytes, partition_prefix
+from chalicelib.lake_state import delete_keys, list_keys
 from chalicelib.settings import Settings
 from chalicelib.tables import COMPACTED, PARTITION_KEY, TABLES
 
 COMPACTED_NAME = "compacted.parquet"  # no leading "_" or ".": Athena skips such files
-_DELETE_BATCH = 1000  # DeleteObjects limit
 
 
 @dataclass(frozen=True)
@@ -90,14 +94,34 @@ def dedupe_earliest(table: pa.Table, order: np.ndarray) -> pa.Table:
     return table.take(idx.filter(pa.array(first)))
 
 
-def merge_files(table: str, parts: list[pa.Table]) -> pa.Table:
+def drop_losers(table: pa.Table, dt: str, winners: pa.Table | None) -> pa.Table:
+    """Rows whose event_id has no winner, or whose (dt, received_at) is the winner's."""
+    if winners is None or winners.num_rows == 0 or table.num_rows == 0:
+        return table
+    at = pc.index_in(table.column("event_id"), value_set=winners.column("event_id"))
+    contested = pc.is_valid(at)
+    if not pc.any(contested).as_py():
+        return table
+    index = pc.fill_null(at, 0)
+    win_dt = pc.take(winners.column("dt"), index)
+    win_received = pc.take(winners.column("received_at").cast(pa.int64()), index)
+    mine = pc.and_(
+        pc.equal(win_dt, dt), pc.equal(win_received, table.column("received_at").cast(pa.int64()))
+    )
+    return table.filter(pc.or_(pc.invert(contested), mine))
+
+
+def merge_files(
+    table: str, parts: list[pa.Table], dt: str = "", winners: pa.Table | None = None
+) -> pa.Table:
     """One partition's files (in key order) as one sorted table, each event_id once.
 
-    The earliest ``received_at`` copy is kept (then the earliest file); the seed tables
-    get ``compacted = true`` on every row.
+    Copies that lose to a ``winners`` row (event_id, dt, received_at) are dropped first;
+    of the rest the earliest ``received_at`` copy is kept (then the earliest file); the
+    seed tables get ``compacted = true`` on every row.
     """
     schema = arrow_schema(TABLES[table])  # the batch files' columns: drops a stale flag
-    parts = [p.select(schema.names).cast(schema) for p in parts]
+    parts = [drop_losers(p.select(schema.names).cast(schema), dt, winners) for p in parts]
     order = [np.full(p.num_rows, n, dtype=np.int64) for n, p in enumerate(parts)]
     merged = pa.concat_tables(parts) if parts else schema.empty_table()
     kept = dedupe_earliest(merged, np.concatenate(order) if order else np.empty(0, np.int64))
@@ -114,28 +138,55 @@ def compacted_bytes(table: pa.Table) -> bytes:
     return parquet_bytes(table, dictionary=(*LOW_CARDINALITY, "userid"), string_statistics=True)
 
 
-def compact_partition(s3: Any, settings: Settings, table: str, dt: str) -> CompactionResult:
-    """Merge one partition's files into ``compacted.parquet``, then delete the others."""
+def live_keys(s3: Any, settings: Settings, table: str, dt: str) -> list[str]:
+    """The partition's batch files not yet compacted."""
+    prefix = partition_prefix(settings, table, dt)
+    keys = list_parquet_keys(s3, settings.data_bucket, prefix)
+    return [k for k in keys if k != prefix + COMPACTED_NAME]
+
+
+def compact_partition(
+    s3: Any,
+    settings: Settings,
+    table: str,
+    dt: str,
+    winners: pa.Table | None = None,
+) -> tuple[CompactionResult, pa.Table | None]:
+    """Merge one partition's files into ``compacted.parquet``, then delete the others.
+
+    Returns the result and the rows kept (None when nothing was written). A partition
+    that is one compacted file and loses no row to ``winners`` is left as it is.
+    """
     bucket = settings.data_bucket
     prefix = partition_prefix(settings, table, dt)
     target = prefix + COMPACTED_NAME
-    keys = list_parquet_keys(s3, bucket, prefix)
-    if not keys or keys == [target]:
-        return CompactionResult(table, dt, len(keys), 0, 0, None)
+    listed = _list_etags(s3, bucket, prefix)
+    keys = sorted(listed)
+    if not keys or (keys == [target] and (winners is None or winners.num_rows == 0)):
+        return CompactionResult(table, dt, len(keys), 0, 0, None), None
     parts = [_read(s3, bucket, key) for key in keys]
-    kept = merge_files(table, parts)
+    rows_in = sum(p.num_rows for p in parts)
+    kept = merge_files(table, parts, dt, winners)
+    if keys == [target] and kept.num_rows == rows_in:
+        return CompactionResult(table, dt, 1, rows_in, rows_in, None), None
     body = compacted_bytes(kept)
     s3.put_object(
         Bucket=bucket, Key=target, Body=body, ContentType="application/vnd.apache.parquet"
     )
-    stale = [k for k in keys if k != target]
-    for i in range(0, len(stale), _DELETE_BATCH):
-        chunk = stale[i : i + _DELETE_BATCH]
-        s3.delete_objects(
-            Bucket=bucket, Delete={"Objects": [{"Key": k} for k in chunk], "Quiet": True}
-        )
-    rows_in = sum(p.num_rows for p in parts)
-    return CompactionResult(table, dt, len(keys), rows_in, kept.num_rows, target)
+    # A batch redelivered while we merged may have rewritten an input under the same key:
+    # delete only what is still the version we read (its marker keeps the partition dirty).
+    now = _list_etags(s3, bucket, prefix)
+    stale = [k for k in keys if k != target and now.get(k) == listed[k]]
+    delete_keys(s3, bucket, stale)
+    return CompactionResult(table, dt, len(keys), rows_in, kept.num_rows, target), kept
+
+
+def _list_etags(s3: Any, bucket: str, prefix: str) -> dict[str, str]:
+    return {
+        o["Key"]: o.get("ETag", "")
+        for o in list_keys(s3, bucket, prefix)
+        if o["Key"].endswith(".parquet")
+    }
 
 
 def _read(s3: Any, bucket: str, key: str) -> pa.Table:

@@ -38,7 +38,6 @@ class ResourceNames:
     data_bucket: str
     reports_bucket: str
     glue_database: str
-    failure_queue: str
     athena_workgroup: str
     artifacts_bucket: str  # where `make deploy` uploads deployment.zip (outside the stack)
 
@@ -64,7 +63,6 @@ def resource_names(
         reports_bucket=f"{base}-reports{suffix}",
         # Athena SQL quotes hyphenated identifiers; underscores need no quoting.
         glue_database=base.replace("-", "_"),
-        failure_queue=f"{base}-consumer-failures",
         athena_workgroup=base,
         artifacts_bucket=f"{base}-artifacts{suffix}",
     )

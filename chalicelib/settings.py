@@ -32,7 +32,8 @@ ENV_KINESIS_STARTING_POSITION = "GAMEPIPE_KINESIS_STARTING_POSITION"
 ENV_REPORT_SCHEDULE = "GAMEPIPE_REPORT_SCHEDULE"
 ENV_REPORT_TOP_N = "GAMEPIPE_REPORT_TOP_N"
 ENV_COMPACTION_SCHEDULE = "GAMEPIPE_COMPACTION_SCHEDULE"
-ENV_COMPACTION_LOOKBACK_DAYS = "GAMEPIPE_COMPACTION_LOOKBACK_DAYS"
+ENV_DEDUPE_HORIZON_HOURS = "GAMEPIPE_DEDUPE_HORIZON_HOURS"
+ENV_ID_INDEX_DAYS = "GAMEPIPE_ID_INDEX_DAYS"
 ENV_MAX_EVENTS_PER_REQUEST = "GAMEPIPE_MAX_EVENTS_PER_REQUEST"
 ENV_MAX_BODY_BYTES = "GAMEPIPE_MAX_BODY_BYTES"
 ENV_PUT_MAX_ATTEMPTS = "GAMEPIPE_PUT_MAX_ATTEMPTS"
@@ -63,7 +64,9 @@ class Settings:
     report_schedule: str = "cron(15 0 * * ? *)"
     report_top_n: int = 25
     compaction_schedule: str = "cron(30 0 * * ? *)"
-    compaction_lookback_days: int = 2
+    # copies of one event_id in different partitions are matched when received this close
+    dedupe_horizon_hours: int = 24
+    id_index_days: int = 14  # received days kept in the event-id index (>= replay delay)
     max_events_per_request: int = 500
     max_body_bytes: int = 1_048_576
     put_max_attempts: int = 8
@@ -108,7 +111,8 @@ _ENV_BY_FIELD = {
     "report_schedule": ENV_REPORT_SCHEDULE,
     "report_top_n": ENV_REPORT_TOP_N,
     "compaction_schedule": ENV_COMPACTION_SCHEDULE,
-    "compaction_lookback_days": ENV_COMPACTION_LOOKBACK_DAYS,
+    "dedupe_horizon_hours": ENV_DEDUPE_HORIZON_HOURS,
+    "id_index_days": ENV_ID_INDEX_DAYS,
     "max_events_per_request": ENV_MAX_EVENTS_PER_REQUEST,
     "max_body_bytes": ENV_MAX_BODY_BYTES,
     "put_max_attempts": ENV_PUT_MAX_ATTEMPTS,

@@ -28,6 +28,8 @@ COMMANDS: dict[str, str] = {
     "demo": "gamepipe.commands.demo:demo",
     "report": "gamepipe.commands.report:report",
     "compact": "gamepipe.commands.compact:compact",
+    "replay": "gamepipe.commands.replay:replay",
+    "status": "gamepipe.commands.status:status",
     "cost": "gamepipe.commands.cost:cost",
 }
 

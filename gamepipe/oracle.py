@@ -2,7 +2,9 @@
 
 Independent of the SQL on purpose (no SQL, DuckDB or pyarrow): it reads the generator's
 truth file (every event SENT), drops what the contract rejects, counts each event_id once
-(first occurrence) and applies the same semantics and ordering as the SQL files:
+(its first occurrence: the first sent is the first received, the copy compaction keeps in
+every table even when a resend carries another event_ts, see chalicelib/maintenance.py)
+and applies the same semantics and ordering as the SQL files:
 rankings by metric descending then userid ascending; "the player who..." returns every
 player tied for first; a player's guild and stats are those of their latest event by
 event_ts, ties broken by the larger event_id.

@@ -122,3 +122,9 @@ def synthetic_lines(n: int, *, users: int = 1000) -> list[bytes]:
             ev.update(stats)
         out.append(json.dumps(ev, separators=(",", ":")).encode())
     return out
+
+
+def batch_summary(out: str) -> dict[str, Any]:
+    """The consumer's one summary line of a batch (other lines are its EMF metrics)."""
+    lines = [ln for ln in out.splitlines() if '"consumer batch"' in ln]
+    return json.loads(lines[-1])  # type: ignore[no-any-return]

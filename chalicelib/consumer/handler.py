@@ -3,6 +3,10 @@
 Partial failure (see docs/design-consumer.md): when an object or a partition cannot be
 written, the first record contributing to it is k; every object already written is cut
 back to records < k under the same key, and Lambda is told to redeliver from k.
+
+After its objects, a batch writes a dirty marker (chalicelib/lake_state.py) naming the
+partitions it committed rows to, so compaction knows what to merge; and it prints its
+figures as a summary line and as CloudWatch metrics (chalicelib/metrics.py).
 """
 
 from __future__ import annotations
@@ -10,15 +14,19 @@ from __future__ import annotations
 import json
 import sys
 import time
+from collections import Counter
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any
 
 import numpy as np
 import pyarrow as pa
+import pyarrow.compute as pc
 from botocore.exceptions import BotoCoreError, ClientError
 
+from chalicelib import lake_state, metrics
 from chalicelib.consumer import deadletter, writer
 from chalicelib.consumer.columns import TableRows, build_tables, concat_rows, split_by_dt
 from chalicelib.consumer.decode import (
@@ -37,6 +45,7 @@ _PARQUET = "application/vnd.apache.parquet"
 _NDJSON = "application/x-ndjson"
 # Records decoded at a time; ~5k events' Python objects alive at once (see plan_batch).
 CHUNK_RECORDS = 1000
+EVENTS_TABLE = "events"  # every valid event: its received_at span is the batch's
 
 
 @dataclass
@@ -86,6 +95,7 @@ class BatchPlan:
     duplicates: int = 0
     dead_letters: list[DeadLetter] = field(default_factory=list)
     objects: list[PlannedObject] = field(default_factory=list)
+    received: tuple[float, float] | None = None  # oldest, newest received_at (epoch s)
 
     @property
     def partitions(self) -> list[tuple[str, str]]:
@@ -107,6 +117,10 @@ class BatchResult:
     objects_written: int
     failed_from: str | None = None
     ms: float = 0.0
+    dead_letter_reasons: dict[str, int] = field(default_factory=dict)
+    oldest_received_at: str | None = None
+    newest_received_at: str | None = None
+    freshness_lag_s: float | None = None  # now - oldest received_at in the batch
 
     def response(self) -> dict[str, Any]:
         """Lambda partial batch response (ReportBatchItemFailures)."""
@@ -116,6 +130,28 @@ class BatchResult:
     def summary(self) -> dict[str, Any]:
         """The JSON summary logged once per batch."""
         return {"message": "consumer batch", **self.__dict__}
+
+    def emit_metrics(self, stage: str) -> None:
+        """The batch's CloudWatch metrics (EMF lines on stdout)."""
+        values = {
+            metrics.EVENTS_IN: self.events_in,
+            metrics.ROWS: sum(self.rows.values()),
+            metrics.DEAD_LETTERS: self.dead_lettered,
+            metrics.DUPLICATES: self.duplicates_dropped,
+            metrics.BATCH_MS: self.ms,
+            metrics.FAILED_RECORDS: 0 if self.failed_from is None else 1,
+        }
+        if self.freshness_lag_s is not None:
+            values[metrics.FRESHNESS] = self.freshness_lag_s
+        metrics.emit(
+            "consumer",
+            stage,
+            values,
+            {
+                metrics.ROWS_BY_TABLE: ("table", self.rows),
+                metrics.DEAD_LETTERS_BY_REASON: ("reason", self.dead_letter_reasons),
+            },
+        )
 
 
 def plan_batch(
@@ -141,6 +177,8 @@ def plan_batch(
         plan.dead_letters.extend(decoded.dead_letters)
         for table, rows in build_tables(decoded).items():
             parts.setdefault(table, []).append(rows)
+            if table == EVENTS_TABLE:
+                plan.received = _widen(plan.received, rows.table.column("received_at"))
         del decoded
     shard, first = records[0].shard_id, records[0].sequence_number
     for table, chunks in parts.items():
@@ -156,6 +194,13 @@ def plan_batch(
             )
         )
     return plan
+
+
+def _widen(span: tuple[float, float] | None, received: pa.ChunkedArray) -> tuple[float, float]:
+    """The (oldest, newest) received_at so far, widened by a chunk's values (epoch s)."""
+    low, high = pc.min_max(received).values()
+    lo, hi = low.value / 1e6, high.value / 1e6  # timestamp[us]
+    return (lo, hi) if span is None else (min(span[0], lo), max(span[1], hi))
 
 
 def _run_all(tasks: list[Callable[[], None]]) -> list[BaseException | None]:
@@ -185,8 +230,16 @@ def _put(s3: Any, bucket: str, obj: PlannedObject, below: int | None) -> Callabl
     return task
 
 
-def write_plan(plan: BatchPlan, settings: Settings, s3: Any, catalog: Catalog) -> int | None:
-    """Register partitions and write the objects; the first record to redeliver, or None."""
+def write_plan(
+    plan: BatchPlan,
+    settings: Settings,
+    s3: Any,
+    catalog: Catalog,
+    marker: dict[str, Any] | None = None,
+) -> int | None:
+    """Register partitions, write the objects, then the dirty marker (with ``marker``'s
+    figures) for the partitions that got rows; the first record to redeliver, or None."""
+    marker = marker or {}
     try:
         failed_parts = set(catalog.register(plan.partitions))
     except TRANSIENT_ERRORS as exc:
@@ -201,13 +254,26 @@ def write_plan(plan: BatchPlan, settings: Settings, s3: Any, catalog: Catalog) -
         else:
             _log_error(f"put {obj.key}", err)
             failures.append(obj.first_record)
-    if not failures:
-        return None
-    k = min(failures)
-    # Cut what was written back to the committed prefix (records < k), same keys.
-    cut = [o for o in written if int(o.record.max()) >= k]
-    if any(e is not None for e in _run_all([_put(s3, settings.data_bucket, o, k) for o in cut])):
-        return 0  # could not even cut back: redeliver the whole batch (same keys)
+    k = min(failures) if failures else None
+    if k is not None:
+        # Cut every object back to the committed prefix (records < k), same keys: the
+        # failed ones too, since a put that raised may have stored its object all the same
+        # (an ambiguous write); an object with nothing before k is deleted.
+        cut = [o for o in plan.objects if int(o.record.max()) >= k]
+        tasks = [_put(s3, settings.data_bucket, o, k) for o in cut]
+        if any(e is not None for e in _run_all(tasks)):
+            return 0  # could not even cut back: redeliver the whole batch (same keys)
+    committed = [o for o in written if o.partition is not None and o.rows(k)]
+    if committed:
+        rows: Counter[str] = Counter()
+        for obj in committed:
+            rows[obj.partition[0]] += obj.rows(k)  # type: ignore[index]
+        parts = [o.partition for o in committed if o.partition is not None]
+        try:
+            lake_state.write_marker(s3, settings.data_bucket, parts, {**marker, "rows": dict(rows)})
+        except TRANSIENT_ERRORS as exc:
+            _log_error("dirty marker", exc)
+            return 0  # rows without a marker would never be compacted: redeliver all
     return k
 
 
@@ -217,23 +283,36 @@ def process_records(
     """Write one batch to the lake and say where redelivery must start (if anywhere)."""
     start = time.perf_counter()
     plan = plan_batch(records, settings)
-    k = write_plan(plan, settings, s3, catalog) if plan.objects else None
-    rows: dict[str, int] = {}
-    for obj in plan.objects:
-        if obj.partition is not None:
-            rows[obj.partition[0]] = rows.get(obj.partition[0], 0) + obj.rows(k)
-    return BatchResult(
+    result = BatchResult(
         shard_id=records[0].shard_id if records else "",
         first_sequence=records[0].sequence_number if records else "",
         records_in=len(records),
         events_in=plan.events + len(plan.dead_letters) + plan.duplicates,
-        rows=rows,
+        rows={},
         dead_lettered=len(plan.dead_letters),
         duplicates_dropped=plan.duplicates,
         objects_written=len(plan.objects),
-        failed_from=None if k is None else records[k].sequence_number,
-        ms=round((time.perf_counter() - start) * 1000, 1),
+        dead_letter_reasons=metrics.count_reasons(d.reason for d in plan.dead_letters),
     )
+    if plan.received is not None:
+        oldest, newest = plan.received
+        result.oldest_received_at = _iso(oldest)
+        result.newest_received_at = _iso(newest)
+        result.freshness_lag_s = round(time.time() - oldest, 3)
+    figures = {k: v for k, v in result.__dict__.items() if k not in ("rows", "failed_from")}
+    k = write_plan(plan, settings, s3, catalog, figures) if plan.objects else None
+    rows: Counter[str] = Counter()
+    for obj in plan.objects:
+        if obj.partition is not None:
+            rows[obj.partition[0]] += obj.rows(k)
+    result.rows = dict(rows)
+    result.failed_from = None if k is None else records[k].sequence_number
+    result.ms = round((time.perf_counter() - start) * 1000, 1)
+    return result
+
+
+def _iso(epoch: float) -> str:
+    return datetime.fromtimestamp(epoch, UTC).isoformat(timespec="milliseconds")
 
 
 _default_catalogs: dict[Settings, Catalog] = {}
@@ -268,6 +347,7 @@ def handle_kinesis_event(
     records = parse_records(event)
     result = process_records(records, settings, s3, catalog or default_catalog(settings))
     print(json.dumps(result.summary()), flush=True)
+    result.emit_metrics(settings.stage)
     return result.response()
 
 

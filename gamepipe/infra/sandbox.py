@@ -208,10 +208,14 @@ class Sandbox:
                            "GetRecords", "ListShards")
             ]  # fmt: skip
             dest = source["Properties"].get("DestinationConfig", {}).get("OnFailure", {})
-            if dest:
-                arn = m.resolve(dest["Destination"])
-                found.append({"service": "sqs", "operation": "SendMessage",
-                              "params": {"QueueUrl": arn.rsplit(":", 1)[-1]}})  # fmt: skip
+            if dest:  # an S3 bucket: Lambda lists it and puts aws/lambda/<uuid>/<shard>/...
+                bucket = m.resolve(dest["Destination"]).rsplit(":", 1)[-1]
+                key = "aws/lambda/uuid/shardId-000000000000/2026/01/10/2026-01-10T00.00.00-x"
+                found += [
+                    {"service": "s3", "operation": "PutObject",
+                     "params": {"Bucket": bucket, "Key": key}},
+                    {"service": "s3", "operation": "ListObjectsV2", "params": {"Bucket": bucket}},
+                ]  # fmt: skip
         env = self.environment(function)
         for call in calls:
             if (call["service"], call["operation"]) == ("athena", "StartQueryExecution"):

@@ -1,10 +1,13 @@
 """The CloudFormation template merged into ``chalice package`` output, generated per stage.
 
-What Chalice cannot express: the data plane (stream, buckets, Glue database, failure queue,
-Athena workgroup), one least-privilege role per function, the AWS SDK for pandas layer
-(its ARN resolved by CloudFormation from the public SSM parameter), every GAMEPIPE_* name
-as a reference to the stack's own resources, and the Kinesis mapping's partial-batch
-response, bisect, retry cap and failure destination.
+What Chalice cannot express: the data plane (stream, buckets, Glue database, Athena
+workgroup), one least-privilege role per function, the AWS SDK for pandas layer (its ARN
+resolved by CloudFormation from the public SSM parameter), every GAMEPIPE_* name as a
+reference to the stack's own resources, the Kinesis mapping's partial-batch response,
+bisect, retry cap and S3 on-failure destination (the data bucket: Lambda stores the whole
+failed batch under ``aws/lambda/``), the stream's retention, and operations: CloudWatch
+alarms on an SNS topic and a dashboard, over Lambda's own metrics and the EMF metrics the
+API and the consumer print (chalicelib/metrics.py).
 
 Chalice deep-merges this over its template: a value here replaces Chalice's when the two
 are not both objects, so ``Role`` (Chalice: the placeholder ARN from .chalice/config.json)
@@ -16,7 +19,9 @@ from __future__ import annotations
 import sys
 from typing import Any
 
+from chalicelib.lake_state import DIRTY_PREFIX, FAILED_PREFIX, MAINTENANCE_PREFIX
 from chalicelib.names import ENV_BY_NAME, ResourceNames, resource_names
+from gamepipe.infra import operations
 from gamepipe.infra.layer import ssm_parameter
 
 # Chalice's logical id of each function (app.py names -> CamelCase).
@@ -126,6 +131,8 @@ def policies(names: ResourceNames, data_prefix: str, deadletter_prefix: str) -> 
                 ["s3:PutObject", "s3:DeleteObject"],
                 [lake, _bucket("DataBucket", deadletter_prefix)],
             ),
+            # the batch's dirty marker, after its objects (chalicelib/lake_state.py)
+            _allow(["s3:PutObject"], [_bucket("DataBucket", DIRTY_PREFIX.rstrip("/"))]),
             _allow(
                 [
                     f"glue:{a}"
@@ -142,12 +149,16 @@ def policies(names: ResourceNames, data_prefix: str, deadletter_prefix: str) -> 
                 ],
                 _glue_resources(names),
             ),
-            # The mapping's on-failure destination, sent with the function's role.
-            _allow(["sqs:SendMessage"], [{"Fn::GetAtt": ["ConsumerFailures", "Arn"]}]),
+            # The mapping's S3 on-failure destination, written with the function's role.
+            _allow(["s3:PutObject"], [_bucket("DataBucket", FAILED_PREFIX.rstrip("/"))]),
+            _allow(["s3:ListBucket"], [_bucket("DataBucket")]),
         ],
         "CompactLake": [
             _allow(["s3:ListBucket"], [_bucket("DataBucket")]),
-            _allow(["s3:GetObject", "s3:PutObject", "s3:DeleteObject"], [lake]),
+            _allow(
+                ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                [lake, _bucket("DataBucket", MAINTENANCE_PREFIX)],
+            ),
         ],
         "DailyReport": report_reader,
         "ReportNow": report_reader,
@@ -220,6 +231,15 @@ def _private_bucket(name: str, lifecycle: list[dict[str, Any]]) -> dict[str, Any
     }
 
 
+def _data_bucket(name: str, abort_uploads: dict[str, Any]) -> dict[str, Any]:
+    bucket = _private_bucket(name, [abort_uploads])
+    # S3 request metrics on the failed-batch prefix: the "failed batches stored" alarm
+    bucket["Properties"]["MetricsConfigurations"] = [
+        {"Id": operations.FAILED_BATCHES_FILTER, "Prefix": FAILED_PREFIX}
+    ]
+    return bucket
+
+
 def merge_template(
     stage: str,
     region: str,
@@ -242,11 +262,11 @@ def merge_template(
             "Properties": {
                 "Name": names.stream,
                 "ShardCount": {"Ref": "ShardCount"},
-                "RetentionPeriodHours": 24,
+                "RetentionPeriodHours": {"Ref": "StreamRetentionHours"},
                 "StreamEncryption": {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"},
             },
         },
-        "DataBucket": _private_bucket(names.data_bucket, [abort_uploads]),
+        "DataBucket": _data_bucket(names.data_bucket, abort_uploads),
         "ReportsBucket": _private_bucket(
             names.reports_bucket,
             [
@@ -269,14 +289,6 @@ def merge_template(
                 },
             },
         },
-        "ConsumerFailures": {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "QueueName": names.failure_queue,
-                "MessageRetentionPeriod": 1209600,
-                "SqsManagedSseEnabled": True,
-            },
-        },
         "AthenaWorkGroup": {
             "Type": "AWS::Athena::WorkGroup",
             "Properties": {
@@ -295,6 +307,7 @@ def merge_template(
             },
         },
     }
+    resources.update(operations.resources(stage))
     statements = policies(names, data_prefix, deadletter_prefix)
     env = _function_env()
     for function in FUNCTIONS:
@@ -321,9 +334,13 @@ def merge_template(
                 "FunctionResponseTypes": ["ReportBatchItemFailures"],
                 "BisectBatchOnFunctionError": True,
                 "MaximumRetryAttempts": {"Ref": "MaximumRetryAttempts"},
-                "MaximumRecordAgeInSeconds": 86400,
+                # -1: records are retried until the retry cap, never dropped for their age
+                # (the stream's retention is the limit, 7 days by default)
+                "MaximumRecordAgeInSeconds": -1,
+                # S3 keeps the whole failed batch (SQS/SNS only get shard/sequence pointers,
+                # useless once the records leave the stream): `gamepipe replay failed`
                 "DestinationConfig": {
-                    "OnFailure": {"Destination": {"Fn::GetAtt": ["ConsumerFailures", "Arn"]}}
+                    "OnFailure": {"Destination": {"Fn::GetAtt": ["DataBucket", "Arn"]}}
                 },
             }
         }
@@ -335,7 +352,8 @@ def merge_template(
         "ReportsBucketName": ("ReportsBucket", "Ref"),
         "GlueDatabaseName": ("GlueDatabase", "Ref"),
         "AthenaWorkGroupName": ("AthenaWorkGroup", "Ref"),
-        "ConsumerFailuresQueueUrl": ("ConsumerFailures", "Ref"),
+        "AlarmTopicArn": ("AlarmTopic", "Ref"),
+        "DashboardName": ("Dashboard", "Ref"),
         "ReportNowName": ("ReportNow", "Ref"),
         "ConsumeEventsName": ("ConsumeEvents", "Ref"),
     }
@@ -354,8 +372,16 @@ def merge_template(
             "MaximumRetryAttempts": {
                 "Type": "Number",
                 "Default": 3,
-                "Description": "Redeliveries of a failing record before the failure queue.",
+                "Description": "Retries of a failing record before its batch is stored in S3.",
             },
+            "StreamRetentionHours": {
+                "Type": "Number",
+                "Default": 168,
+                "MinValue": 24,
+                "MaxValue": 8760,
+                "Description": "Kinesis retention: how long a stuck shard can wait (7 days).",
+            },
+            **operations.parameters(),
             "PandasLayerArn": {
                 "Type": "AWS::SSM::Parameter::Value<String>",
                 "Default": ssm_parameter(region, python),
@@ -371,6 +397,7 @@ def merge_template(
                 "Description": "Athena cancels a report query that would scan more bytes.",
             },
         },
+        "Conditions": operations.conditions(),
         "Resources": resources,
         "Outputs": {
             key: {"Value": {"Ref": res} if attr == "Ref" else {"Fn::GetAtt": [res, attr]}}

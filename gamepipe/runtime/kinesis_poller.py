@@ -3,9 +3,14 @@
 Per shard: GetShardIterator / GetRecords, build the exact Lambda Kinesis event, invoke the
 function, honour batch size, batching window and the 6 MB payload limit, checkpoint after
 each successful batch (so a restart resumes without loss), and on ``batchItemFailures``
-(ReportBatchItemFailures) redeliver from the lowest failed sequence number. After
-``max_retries`` retries of the same record the rest of the batch goes to a dead-letter
-(as ``DestinationConfig.OnFailure`` would) and the shard moves on.
+(ReportBatchItemFailures) redeliver from the lowest failed sequence number. A function
+error (an exception) bisects the batch first (BisectBatchOnFunctionError: halves are
+retried without using the retry quota). After ``max_retries`` retries of the same record
+the batch goes to the on-failure destination exactly as Lambda's S3 destination stores it
+(the invocation record with the whole event as ``payload``, under
+``aws/lambda/<ESM-UUID>/<shardID>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>``) and only then
+does the shard move on: if the destination cannot be written (a missing bucket), the
+checkpoint stays where it is and the write is retried with a back-off.
 
 Shards are polled round-robin in one thread: the handler runs in this process, and on a
 2-core machine threads would buy nothing but lock contention.
@@ -18,6 +23,7 @@ import json
 import logging
 import threading
 import time
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -30,8 +36,11 @@ from gamepipe.runtime.checkpoints import CheckpointStore
 log = logging.getLogger(__name__)
 
 Invoke = Callable[[dict[str, Any]], Any]
-DeadLetter = Callable[[str, list[dict[str, Any]], str], None]
+# (shard id, invocation record) -> stores it, or raises (then the shard waits and retries)
+OnFailure = Callable[[str, dict[str, Any]], None]
 MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke payload limit
+ESM_NAMESPACE = uuid.UUID("0b9d3c1e-5f0a-4c55-9a57-1f0d6f1c2b7e")
+DESTINATION_BACKOFF_S = (1.0, 30.0)  # first and longest wait before writing it again
 
 
 @dataclass
@@ -41,7 +50,10 @@ class PollStats:
     records_delivered: int = 0
     invocations: int = 0
     failed_invocations: int = 0
-    records_dead_lettered: int = 0
+    records_dead_lettered: int = 0  # records of batches stored at the on-failure destination
+    failed_batches_stored: int = 0
+    destination_errors: int = 0
+    bisections: int = 0
 
 
 @dataclass
@@ -54,6 +66,10 @@ class _Shard:
     attempts: int = 0
     at_tip: bool = False
     last_seq: str | None = None  # last sequence number delivered (checkpointed)
+    limit: int | None = None  # batch size cap while bisecting after a function error
+    # a failed batch waiting for the on-failure destination: (record, its records, next try
+    # at, back-off)
+    pending: tuple[dict[str, Any], list[dict[str, Any]], float, float] | None = None
 
     @property
     def closed(self) -> bool:
@@ -122,7 +138,8 @@ class KinesisPoller:
         batch_window: float = 0.0,
         max_retries: int = 3,
         starting_position: str = "TRIM_HORIZON",
-        dead_letter: DeadLetter | None = None,
+        on_failure: OnFailure | None = None,
+        bisect_on_error: bool = True,
         function_name: str = "consume_events",
         poll_interval: float = 0.2,
         max_payload_bytes: int = MAX_PAYLOAD_BYTES,
@@ -134,7 +151,8 @@ class KinesisPoller:
         self.batch_window = max(0.0, float(batch_window))
         self.max_retries = max_retries
         self.starting_position = starting_position
-        self.dead_letter = dead_letter
+        self.on_failure = on_failure
+        self.bisect_on_error = bisect_on_error
         self.function_name = function_name
         self.poll_interval = poll_interval
         self.max_payload_bytes = max_payload_bytes
@@ -146,6 +164,9 @@ class KinesisPoller:
         self.region: str = self.stream_arn.split(":")[3]
         account = self.stream_arn.split(":")[4]
         self.role_arn = f"arn:aws:iam::{account}:role/{function_name}-local-role"
+        self.function_arn = f"arn:aws:lambda:{self.region}:{account}:function:{function_name}"
+        # the mapping's UUID names the failed batches' prefix: stable per stream + function
+        self.esm_uuid = str(uuid.uuid5(ESM_NAMESPACE, f"{self.stream_arn}|{function_name}"))
         created = summary.get("StreamCreationTimestamp")
         created_key = created.isoformat() if isinstance(created, datetime) else str(created)
         if checkpoints is None and checkpoint_path is not None:
@@ -190,6 +211,9 @@ class KinesisPoller:
         """One round over all shards (read, maybe invoke); returns records read."""
         read = 0
         for shard in self._shards:
+            if shard.pending is not None:
+                self._store_failed(shard)
+                continue  # the shard moves on only once its failed batch is stored
             read += self._fetch(shard)
             if shard.buffer and self._batch_ready(shard):
                 self._deliver(shard)
@@ -236,7 +260,7 @@ class KinesisPoller:
     def _take_batch(self, shard: _Shard) -> list[dict[str, Any]]:
         batch: list[dict[str, Any]] = []
         size = 0
-        for rec in shard.buffer[: self.batch_size]:
+        for rec in shard.buffer[: shard.limit or self.batch_size]:
             # base64 grows data by 4/3; ~300 bytes of envelope per record
             rec_size = len(rec["Data"]) * 4 // 3 + 300
             if batch and size + rec_size > self.max_payload_bytes:
@@ -245,10 +269,8 @@ class KinesisPoller:
             size += rec_size
         return batch
 
-    def _deliver(self, shard: _Shard) -> None:
-        batch = self._take_batch(shard)
-        seqs = [r["SequenceNumber"] for r in batch]
-        event = {
+    def _event(self, shard: _Shard, batch: list[dict[str, Any]]) -> dict[str, Any]:
+        return {
             "Records": [
                 lambda_record(
                     r,
@@ -260,43 +282,122 @@ class KinesisPoller:
                 for r in batch
             ]
         }
+
+    def _deliver(self, shard: _Shard) -> None:
+        batch = self._take_batch(shard)
+        seqs = [r["SequenceNumber"] for r in batch]
+        event = self._event(shard, batch)
         self.stats.invocations += 1
+        function_error = False
         try:
             response = self.invoke(event)
             failed_at = first_failure(response, seqs)
-            reason = "batchItemFailures"
-        except Exception as exc:  # a raised error fails the whole batch, as in Lambda
+        except Exception:  # a raised error fails the whole batch, as in Lambda
             log.exception("%s raised on %s", self.function_name, shard.shard_id)
-            failed_at, reason = 0, f"{type(exc).__name__}: {exc}"
+            failed_at, function_error = 0, True
         if failed_at is None:
             self._commit(shard, batch, len(batch))
-            shard.failing_seq, shard.attempts = None, 0
+            shard.failing_seq, shard.attempts, shard.limit = None, 0, None
             return
         self.stats.failed_invocations += 1
         self._commit(shard, batch, failed_at)
         failed_seq = seqs[failed_at]
+        if function_error and self.bisect_on_error and len(batch) > 1:
+            # BisectBatchOnFunctionError: retry the first half; halves use no retry quota
+            shard.limit = max(1, len(batch) // 2)
+            self.stats.bisections += 1
+            self._reread(shard, failed_seq)
+            return
         shard.attempts = shard.attempts + 1 if shard.failing_seq == failed_seq else 1
         shard.failing_seq = failed_seq
         if shard.attempts > self.max_retries:
-            # retry cap reached: park the rest of the batch in the dead-letter and move on
-            rest = batch[failed_at:]
-            if self.dead_letter is not None:
-                self.dead_letter(shard.shard_id, [self._dl_item(shard, r) for r in rest], reason)
-            self.stats.records_dead_lettered += len(rest)
-            log.warning(
-                "%s: %d records dead-lettered after %d retries (%s)",
-                shard.shard_id,
-                len(rest),
-                self.max_retries,
-                reason,
-            )
-            self._commit(shard, batch, len(batch))
-            shard.failing_seq, shard.attempts = None, 0
+            # retry cap reached: store the batch at the on-failure destination, then move on
+            rest = batch[failed_at:]  # the buffer starts with it (the prefix is committed)
+            record = self.invocation_record(shard, rest, event, shard.attempts)
+            shard.pending = (record, rest, 0.0, DESTINATION_BACKOFF_S[0])
+            self._store_failed(shard)
             return
         # redeliver from the first failed record: re-read it, as Lambda does
+        self._reread(shard, failed_seq)
+
+    def _reread(self, shard: _Shard, seq: str) -> None:
         shard.buffer.clear()
         shard.buffered_since = None
-        shard.iterator = self._iterator(shard.shard_id, "AT_SEQUENCE_NUMBER", failed_seq)
+        shard.at_tip = False  # records are waiting again: not caught up until re-read
+        shard.iterator = self._iterator(shard.shard_id, "AT_SEQUENCE_NUMBER", seq)
+
+    def _store_failed(self, shard: _Shard) -> None:
+        """Write the pending failed batch to the destination; checkpoint past it only then."""
+        assert shard.pending is not None
+        record, rest, not_before, wait = shard.pending
+        if time.monotonic() < not_before:
+            return
+        info = record["KinesisBatchInfo"]
+        try:
+            if self.on_failure is not None:
+                self.on_failure(shard.shard_id, record)
+        except Exception as exc:  # the destination is down: keep the checkpoint, retry
+            self.stats.destination_errors += 1
+            log.error(
+                "%s: cannot store failed batch %s..%s (%d records) at the on-failure "
+                "destination: %s; checkpoint stays at %s, retrying in %.0f s",
+                shard.shard_id,
+                info["startSequenceNumber"],
+                info["endSequenceNumber"],
+                info["batchSize"],
+                exc,
+                shard.last_seq or "the stream's start",
+                wait,
+            )
+            longest = DESTINATION_BACKOFF_S[1]
+            shard.pending = (record, rest, time.monotonic() + wait, min(wait * 2, longest))
+            return
+        shard.pending = None
+        self.stats.failed_batches_stored += 1
+        self.stats.records_dead_lettered += info["batchSize"]
+        log.warning(
+            "%s: %d records stored at the on-failure destination after %d retries",
+            shard.shard_id,
+            info["batchSize"],
+            self.max_retries,
+        )
+        self._commit(shard, rest, len(rest))  # stored: the failed records are done
+        shard.failing_seq, shard.attempts, shard.limit = None, 0, None
+
+    def invocation_record(
+        self,
+        shard: _Shard,
+        failed: list[dict[str, Any]],
+        event: dict[str, Any],
+        attempts: int,
+    ) -> dict[str, Any]:
+        """What Lambda's S3 on-failure destination stores for a discarded Kinesis batch."""
+        return {
+            "requestContext": {
+                "requestId": str(uuid.uuid4()),
+                "functionArn": self.function_arn,
+                "condition": "RetryAttemptsExhausted",
+                "approximateInvokeCount": attempts,
+            },
+            "responseContext": {
+                "statusCode": 200,
+                "executedVersion": "$LATEST",
+                "functionError": "Unhandled",
+            },
+            "version": "1.0",
+            "timestamp": _iso_ms(datetime.now(UTC)),
+            "KinesisBatchInfo": {
+                "shardId": shard.shard_id,
+                "startSequenceNumber": failed[0]["SequenceNumber"],
+                "endSequenceNumber": failed[-1]["SequenceNumber"],
+                "approximateArrivalOfFirstRecord": _iso_ms(_arrival(failed[0])),
+                "approximateArrivalOfLastRecord": _iso_ms(_arrival(failed[-1])),
+                "batchSize": len(failed),
+                "streamArn": self.stream_arn,
+            },
+            # the S3 destination (unlike SQS/SNS) keeps the whole invocation event
+            "payload": json.dumps(event),
+        }
 
     def _commit(self, shard: _Shard, batch: list[dict[str, Any]], upto: int) -> None:
         """Checkpoint ``batch[:upto]`` as done and drop it from the buffer."""
@@ -309,19 +410,12 @@ class KinesisPoller:
         if self.checkpoints is not None:
             self.checkpoints.save(shard.shard_id, batch[upto - 1]["SequenceNumber"])
 
-    def _dl_item(self, shard: _Shard, rec: dict[str, Any]) -> dict[str, Any]:
-        return {
-            "data": base64.b64encode(rec["Data"]).decode("ascii"),
-            "shard_id": shard.shard_id,
-            "sequence_number": rec["SequenceNumber"],
-            "partition_key": rec["PartitionKey"],
-            "line": None,
-        }
-
     # -- loops -------------------------------------------------------------------------
     def caught_up(self) -> bool:
         """True when every shard was read to its tip and nothing is pending delivery."""
-        return all(s.closed or (s.at_tip and not s.buffer) for s in self._shards)
+        return all(
+            s.closed or (s.at_tip and not s.buffer and s.pending is None) for s in self._shards
+        )
 
     def drain(self, timeout: float = 60.0) -> PollStats:
         """Poll until every shard is caught up (records put before the call are delivered)."""
@@ -346,14 +440,30 @@ class KinesisPoller:
         return self.stats
 
 
-def s3_dead_letter(s3: Any, bucket: str, prefix: str) -> DeadLetter:
-    """A dead-letter that writes a batch to ``s3://bucket/prefix/dt=.../poller-<shard>-<seq>.ndjson``."""
+def _arrival(record: dict[str, Any]) -> datetime:
+    arrival = record.get("ApproximateArrivalTimestamp")
+    if isinstance(arrival, datetime):
+        return arrival.astimezone(UTC)
+    return datetime.fromtimestamp(float(arrival or time.time()), UTC)
 
-    def write(shard_id: str, items: list[dict[str, Any]], reason: str) -> None:
-        now = datetime.now(UTC)
-        # deterministic key: the same batch dead-lettered twice overwrites, never duplicates
-        key = f"{prefix}/dt={now:%Y-%m-%d}/poller-{shard_id}-{items[0]['sequence_number']}.ndjson"
-        body = "".join(json.dumps({"reason": reason, **item}) + "\n" for item in items)
-        s3.put_object(Bucket=bucket, Key=key, Body=body.encode())
 
-    return write
+def _iso_ms(when: datetime) -> str:
+    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+def failed_batch_key(esm_uuid: str, shard_id: str, when: datetime) -> str:
+    """Lambda's key for a failed batch at an S3 destination (a new UUID per batch)."""
+    when = when.astimezone(UTC)
+    return (
+        f"aws/lambda/{esm_uuid}/{shard_id}/{when:%Y/%m/%d}/{when:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
+    )
+
+
+def s3_on_failure(s3: Any, bucket: str, esm_uuid: str) -> OnFailure:
+    """An on-failure destination storing invocation records in ``bucket`` as Lambda does."""
+
+    def store(shard_id: str, record: dict[str, Any]) -> None:
+        key = failed_batch_key(esm_uuid, shard_id, datetime.now(UTC))
+        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(record).encode())
+
+    return store

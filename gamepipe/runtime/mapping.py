@@ -7,7 +7,7 @@ from typing import Any
 
 from chalicelib import aws
 from chalicelib.settings import Settings
-from gamepipe.runtime.kinesis_poller import KinesisPoller, s3_dead_letter
+from gamepipe.runtime.kinesis_poller import KinesisPoller, s3_on_failure
 from gamepipe.runtime.lambda_host import invoker
 
 
@@ -36,7 +36,7 @@ def make_poller(
         raise LookupError(f"no on_kinesis_record function {function_name or ''} in the app")
     src = sources[0]
     s3 = s3 or aws.client("s3")
-    return KinesisPoller(
+    poller = KinesisPoller(
         kinesis or aws.client("kinesis"),
         src.stream,
         invoker(app, src.name),
@@ -48,6 +48,8 @@ def make_poller(
         else batch_window,
         starting_position=src.starting_position,
         max_retries=max_retries,
-        dead_letter=s3_dead_letter(s3, settings.data_bucket, settings.deadletter_prefix),
         function_name=src.name,
     )
+    # the template's DestinationConfig.OnFailure: the data bucket (Lambda picks the keys)
+    poller.on_failure = s3_on_failure(s3, settings.data_bucket, poller.esm_uuid)
+    return poller

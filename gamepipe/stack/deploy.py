@@ -36,6 +36,7 @@ OUTPUT_ENV = {
     "AthenaWorkGroupName": "GAMEPIPE_ATHENA_WORKGROUP",
     "AccountId": "GAMEPIPE_BUCKET_OWNER",
     "EndpointURL": "GAMEPIPE_API_URL",
+    "ConsumeEventsName": "GAMEPIPE_CONSUMER_FUNCTION",  # gamepipe status: its IteratorAge
 }
 
 

@@ -118,7 +118,7 @@ def test_cloudformation_deploys_the_data_plane_and_roles_to_localstack(
     assert "DataBucketName: gamepipe-dev-data-000000000000-us-east-1" in proc.stdout
     assert "shards 4" in proc.stdout
     assert (
-        "created APIHandlerRole,CompactLakeRole,ConsumeEventsRole,ConsumerFailures,DataBucket,"
+        "created APIHandlerRole,CompactLakeRole,ConsumeEventsRole,DataBucket,"
         "EventsStream,ReportsBucket"
     ) in proc.stdout
 

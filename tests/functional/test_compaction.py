@@ -59,7 +59,7 @@ def test_partition_compacted_into_one_sorted_deduplicated_file(s3: Any) -> None:
     _consume_three_batches(s3)
     assert len(list_keys(s3, BUCKET, PREFIX)) == 3
     # WHEN compacted
-    result = compact_partition(s3, SETTINGS, "events", "2021-08-06")
+    result, _ = compact_partition(s3, SETTINGS, "events", "2021-08-06")
     # THEN one file remains, with each event once (the earliest received copy)
     assert list_keys(s3, BUCKET, PREFIX) == [PREFIX + COMPACTED_NAME]
     assert (result.files_in, result.rows_in, result.rows_out) == (3, 5, 4)
@@ -102,7 +102,7 @@ def test_compaction_is_rerunnable_and_merges_new_files(s3: Any) -> None:
     _consume_three_batches(s3)
     compact_partition(s3, SETTINGS, "events", "2021-08-06")
     # WHEN compacted again with nothing new
-    again = compact_partition(s3, SETTINGS, "events", "2021-08-06")
+    again, _ = compact_partition(s3, SETTINGS, "events", "2021-08-06")
     # THEN nothing is done
     assert again.key is None and again.files_in == 1
     # WHEN a late batch lands (a redelivery of event 4 plus a new event) and it runs again
@@ -110,7 +110,7 @@ def test_compaction_is_rerunnable_and_merges_new_files(s3: Any) -> None:
     late = [_event(4, "user-c", 8, "2021-08-06T14:00:00Z"),
             _event(5, "user-d", 7, "2021-08-06T14:00:00Z")]  # fmt: skip
     handle_kinesis_event(kinesis_event([ndjson(*late)], first=99), SETTINGS, s3=s3, catalog=catalog)
-    result = compact_partition(s3, SETTINGS, "events", "2021-08-06")
+    result, _ = compact_partition(s3, SETTINGS, "events", "2021-08-06")
     # THEN the compacted file absorbs it, still one row per event
     assert (result.files_in, result.rows_out) == (2, 5)
     ids = read_table(s3, BUCKET, PREFIX).column("event_id").to_pylist()
@@ -124,21 +124,23 @@ def test_compact_cli_reports_each_partition(s3: Any) -> None:
 
     # WHEN `gamepipe compact --table events --dt 2021-08-06` runs
     result = CliRunner().invoke(main, ["compact", "--table", "events", "--dt", "2021-08-06"])
-    # THEN it prints one JSON line for the partition and compacted it
+    # THEN it prints one JSON line for the partition and a summary, and compacted it
     assert result.exit_code == 0, result.output
-    (line,) = [json.loads(x) for x in result.output.splitlines()]
+    line, summary = [json.loads(x) for x in result.output.splitlines()]
     assert line["table"] == "events" and line["duplicates_dropped"] == 1
+    assert summary["summary"]["partitions_compacted"] == 1
     assert list_keys(s3, BUCKET, PREFIX) == [PREFIX + COMPACTED_NAME]
 
 
-def test_compact_cli_defaults_to_past_days_of_every_table(s3: Any) -> None:
+def test_compact_cli_defaults_to_every_dirty_partition(s3: Any) -> None:
     # GIVEN consumed batches on a past day
     _consume_three_batches(s3)
     from gamepipe.cli import main
 
     # WHEN `gamepipe compact` runs with no options
     result = CliRunner().invoke(main, ["compact"])
-    # THEN the past partitions of the tables that have data are compacted
+    # THEN the dirty partitions of the tables that have data are compacted
     assert result.exit_code == 0, result.output
-    done = sorted(json.loads(x)["table"] for x in result.output.splitlines())
-    assert done == ["character_events", "events"]
+    lines = [json.loads(x) for x in result.output.splitlines()]
+    assert sorted(x["table"] for x in lines[:-1]) == ["character_events", "events"]
+    assert lines[-1]["summary"]["partitions_compacted"] == 2

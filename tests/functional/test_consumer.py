@@ -19,6 +19,7 @@ from chalicelib.glue_catalog import Catalog
 from chalicelib.settings import Settings
 from chalicelib.tables import TABLES
 from tests.helpers_consumer import (
+    batch_summary,
     kinesis_event,
     list_keys,
     load_event,
@@ -172,7 +173,7 @@ def test_bad_events_go_to_dead_letters_with_reason_and_origin(lake: Lake, capsys
     keys = list_keys(lake.s3, BUCKET, SETTINGS.deadletter_prefix)
     assert keys == [f"deadletter/dt=2021-08-06/shardId-000000000001-{sequence(200)}.ndjson"]
     # AND events in = rows in `events` + dead-lettered + duplicates (summary log line)
-    summary = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    summary = batch_summary(capsys.readouterr().out)
     rows = lake.table("events").num_rows
     assert rows == 2
     assert summary["events_in"] == rows + summary["dead_lettered"] + summary["duplicates_dropped"]
@@ -184,11 +185,11 @@ def test_same_batch_delivered_twice_gives_the_same_rows(lake: Lake) -> None:
     event = load_event("mixed_batch")
     lake.consume(event)
     first = {name: lake.table(name).sort_by("event_id") for name in TABLES}
-    keys = list_keys(lake.s3, BUCKET)
+    keys = list_keys(lake.s3, BUCKET, "tables/")
     # WHEN Lambda delivers it again
     lake.consume(event)
     # THEN the same objects hold the same rows (the missing event_id got the same UUIDv5)
-    assert list_keys(lake.s3, BUCKET) == keys
+    assert list_keys(lake.s3, BUCKET, "tables/") == keys
     for name in TABLES:
         assert lake.table(name).sort_by("event_id").equals(first[name]), name
 

@@ -106,9 +106,13 @@ def test_consumer_mapping_has_what_chalice_lacks(template: dict[str, Any]) -> No
     assert props["FunctionResponseTypes"] == ["ReportBatchItemFailures"]
     assert props["BisectBatchOnFunctionError"] is True
     assert props["MaximumRetryAttempts"] == {"Ref": "MaximumRetryAttempts"}
+    # the failed batch kept whole in S3 (SQS would get pointers into a 7-day stream)
     assert props["DestinationConfig"]["OnFailure"]["Destination"] == {
-        "Fn::GetAtt": ["ConsumerFailures", "Arn"]
+        "Fn::GetAtt": ["DataBucket", "Arn"]
     }
+    stream = template["Resources"]["EventsStream"]["Properties"]
+    assert stream["RetentionPeriodHours"] == {"Ref": "StreamRetentionHours"}
+    assert template["Parameters"]["StreamRetentionHours"]["Default"] >= 168
     # AND the mapping reads the stack's stream, not a name Chalice formatted in
     assert props["Stream"] == {"Fn::Sub": "${EventsStream.Arn}"}
 
@@ -143,8 +147,37 @@ def test_resources_only_is_self_contained(template: dict[str, Any]) -> None:
     assert {r["Type"] for r in small["Resources"].values()} == {
         "AWS::Kinesis::Stream",
         "AWS::S3::Bucket",
-        "AWS::SQS::Queue",
     }
-    assert set(small["Parameters"]) == {"ShardCount"}
+    assert set(small["Parameters"]) == {"ShardCount", "StreamRetentionHours"}
     assert {"StreamName", "StreamArn", "DataBucketName"} <= set(small["Outputs"])
-    assert set(DATA_PLANE_TYPES) <= {r["Type"] for r in template["Resources"].values()}
+    assert set(DATA_PLANE_TYPES) - {"AWS::SQS::Queue"} <= {
+        r["Type"] for r in template["Resources"].values()
+    }
+
+
+def test_alarms_on_an_sns_topic_and_a_dashboard(template: dict[str, Any]) -> None:
+    res = template["Resources"]
+    alarms = {k: v for k, v in res.items() if v["Type"] == "AWS::CloudWatch::Alarm"}
+    # THEN at least six alarms, each notifying the topic, on what must not go unnoticed
+    assert len(alarms) >= 6
+    assert {
+        "IteratorAgeAlarm", "ConsumerErrorsAlarm", "FailedBatchesStoredAlarm",
+        "DeadLetterRateAlarm", "Api5xxRateAlarm", "ThrottlesAlarm", "FreshnessAlarm",
+    } <= set(alarms)  # fmt: skip
+    for alarm in alarms.values():
+        assert alarm["Properties"]["AlarmActions"] == [{"Ref": "AlarmTopic"}]
+    assert res["AlarmTopic"]["Type"] == "AWS::SNS::Topic"
+    # AND the e-mail is optional: subscribed only when the parameter is set
+    assert res["AlarmEmailSubscription"]["Condition"] == "HasAlarmEmail"
+    assert template["Parameters"]["AlarmEmail"]["Default"] == ""
+    # AND the alarms on our own metrics read the names and dimensions the code emits
+    from chalicelib import metrics
+
+    dead = alarms["DeadLetterRateAlarm"]["Properties"]["Metrics"]
+    names = {m["MetricStat"]["Metric"]["MetricName"] for m in dead if "MetricStat" in m}
+    assert names == {metrics.DEAD_LETTERS, metrics.EVENTS_IN}
+    dims = dead[0]["MetricStat"]["Metric"]["Dimensions"]
+    assert [d["Name"] for d in dims] == ["stage", "service"]
+    # AND a dashboard shows the same picture
+    body = res["Dashboard"]["Properties"]["DashboardBody"]["Fn::Sub"]
+    assert metrics.FRESHNESS in body and metrics.DEAD_LETTERS_BY_REASON in body

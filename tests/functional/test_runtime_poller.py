@@ -12,7 +12,7 @@ import pytest
 from moto import mock_aws
 
 from gamepipe.runtime.checkpoints import CheckpointStore
-from gamepipe.runtime.kinesis_poller import KinesisPoller, s3_dead_letter
+from gamepipe.runtime.kinesis_poller import KinesisPoller, s3_on_failure
 from tests.helpers_runtime import RecordingHandler, put_events
 
 STREAM = "test-events"
@@ -141,35 +141,101 @@ def test_unknown_item_identifier_fails_whole_batch(kinesis: Any, tmp_path: Path)
     assert calls[0] in calls[1:]
 
 
-def test_retry_cap_dead_letters_and_moves_on(kinesis: Any, tmp_path: Path) -> None:
-    # GIVEN a handler that always fails e00003, and an S3 dead-letter bucket
+def _stored(s3: Any, bucket: str) -> list[tuple[str, dict[str, Any]]]:
+    contents = s3.list_objects_v2(Bucket=bucket).get("Contents", [])
+    return [
+        (o["Key"], json.loads(s3.get_object(Bucket=bucket, Key=o["Key"])["Body"].read()))
+        for o in contents
+    ]
+
+
+def test_retry_cap_stores_the_whole_batch_as_lambdas_s3_destination_does(
+    kinesis: Any, tmp_path: Path
+) -> None:
+    # GIVEN a handler that always fails e00003, and an S3 on-failure destination
     s3 = boto3.client("s3", region_name="us-east-1")
     s3.create_bucket(Bucket="lake")
     ids = put_events(kinesis, STREAM, 12)
     handler = RecordingHandler(fail_ids={"e00003"}, fail_times=10**6)
-    poller = KinesisPoller(
-        kinesis,
-        STREAM,
-        handler,
-        checkpoint_path=tmp_path / "c",
-        max_retries=2,
-        dead_letter=s3_dead_letter(s3, "lake", "deadletter"),
-    )
+    poller = KinesisPoller(kinesis, STREAM, handler, checkpoint_path=tmp_path / "c", max_retries=2)
+    poller.on_failure = s3_on_failure(s3, "lake", poller.esm_uuid)
     # WHEN drained
     stats = poller.drain(timeout=10)
-    # THEN e00003 was tried 1 + 2 times, then parked with the rest of its batch
+    # THEN e00003 was tried 1 + 2 times, then its batch stored under Lambda's key layout
     assert handler._failed["e00003"] == 3
-    assert stats.records_dead_lettered >= 1
-    keys = [o["Key"] for o in s3.list_objects_v2(Bucket="lake")["Contents"]]
-    assert len(keys) == 1 and keys[0].startswith("deadletter/dt=")
-    lines = [
-        json.loads(x) for x in s3.get_object(Bucket="lake", Key=keys[0])["Body"].read().splitlines()
-    ]
-    parked = {json.loads(base64.b64decode(x["data"]))["event_id"] for x in lines}
+    ((key, record),) = _stored(s3, "lake")
+    shard = record["KinesisBatchInfo"]["shardId"]
+    assert key.startswith(f"aws/lambda/{poller.esm_uuid}/{shard}/")
+    day, name = key.split("/")[-4:-1], key.split("/")[-1]
+    assert name.startswith("-".join(day)) and name[10] == "T" and name[13] == "."
+    # AND the record has Lambda's shape, with the whole invocation event as payload
+    assert set(record) == {
+        "requestContext", "responseContext", "version", "timestamp", "KinesisBatchInfo", "payload"
+    }  # fmt: skip
+    assert record["requestContext"]["condition"] == "RetryAttemptsExhausted"
+    assert record["requestContext"]["approximateInvokeCount"] == 3
+    payload = json.loads(record["payload"])
+    parked = {
+        json.loads(base64.b64decode(r["kinesis"]["data"]))["event_id"] for r in payload["Records"]
+    }
     assert "e00003" in parked
-    assert lines[0]["reason"] == "batchItemFailures" and lines[0]["shard_id"].startswith("shardId-")
+    assert record["KinesisBatchInfo"]["batchSize"] == stats.records_dead_lettered >= 1
     # AND every other record was delivered (none lost), the shard moved on
     assert set(handler.seen) | parked == set(ids)
+
+
+def test_a_destination_that_cannot_be_written_keeps_the_checkpoint(
+    kinesis: Any, tmp_path: Path
+) -> None:
+    # GIVEN a failing record and an on-failure bucket that does not exist (yet)
+    s3 = boto3.client("s3", region_name="us-east-1")
+    put_events(kinesis, STREAM, 6)
+    handler = RecordingHandler(fail_ids={"e00001"}, fail_times=10**6)
+    store = CheckpointStore(tmp_path / "c", "k")
+    poller = KinesisPoller(kinesis, STREAM, handler, checkpoints=store, max_retries=1)
+    poller.on_failure = s3_on_failure(s3, "lake", poller.esm_uuid)
+    # WHEN it polls for a while
+    for _ in range(30):
+        poller.poll_once()
+    # THEN nothing crashed, the failing shard did not move past the failed record
+    assert poller.stats.destination_errors >= 1 and poller.stats.failed_batches_stored == 0
+    assert not poller.caught_up()
+    failing = next(s for s in poller._shards if s.pending is not None)
+    info = failing.pending[0]["KinesisBatchInfo"]  # type: ignore[index]
+    saved = store.load().get(failing.shard_id)
+    assert saved is None or int(saved) < int(info["startSequenceNumber"])
+    # WHEN the bucket appears THEN the batch is stored and the shard moves on
+    s3.create_bucket(Bucket="lake")
+    poller.drain(timeout=10)
+    assert poller.stats.failed_batches_stored == 1 and len(_stored(s3, "lake")) == 1
+    assert store.load()[failing.shard_id] == info["endSequenceNumber"]
+
+
+def test_function_error_bisects_the_batch_without_using_retries(
+    kinesis: Any, tmp_path: Path
+) -> None:
+    # GIVEN a handler that raises whenever a batch holds more than 2 records
+    ids = put_events(kinesis, STREAM, 24)
+    sizes: list[int] = []
+    seen: list[str] = []
+
+    def handler(event: dict[str, Any]) -> None:
+        sizes.append(len(event["Records"]))
+        if len(event["Records"]) > 2:
+            raise RuntimeError("timed out")
+        seen.extend(
+            json.loads(base64.b64decode(r["kinesis"]["data"]))["event_id"] for r in event["Records"]
+        )
+
+    # WHEN drained with a retry cap of 0
+    poller = KinesisPoller(
+        kinesis, STREAM, handler, checkpoint_path=tmp_path / "c", batch_size=8, max_retries=0
+    )
+    stats = poller.drain(timeout=10)
+    # THEN batches were halved until they passed, nothing was given up, nothing lost
+    assert stats.bisections >= 1 and stats.failed_batches_stored == 0
+    assert sorted(seen) == sorted(ids)
+    assert min(sizes) <= 2 < max(sizes)
 
 
 def test_handler_exception_is_a_whole_batch_failure(kinesis: Any, tmp_path: Path) -> None:

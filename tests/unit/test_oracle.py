@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from gamepipe.oracle import compute_answers, compute_reports, load_truth
+from gamepipe.oracle import accepted_events, compute_answers, compute_reports, load_truth
 
 _N = iter(range(1, 10_000))
 
@@ -189,3 +189,19 @@ def test_load_truth_skips_blank_and_malformed_lines(tmp_path: Path) -> None:
     path.write_text(json.dumps(good) + "\n\n{not json\n[1, 2]\n")
     # WHEN loading THEN only the object remains
     assert load_truth(path) == [good]
+
+
+def test_a_resend_with_another_event_ts_counts_once_the_first_copy_wins() -> None:
+    # GIVEN a guild join, then the same event_id resent a day earlier with another guild
+    first = {
+        "event_type": "join_guild",
+        "event_id": "00000000-0000-4000-8000-000000000001",
+        "userid": "user-1",
+        "event_ts": "2026-11-27T10:00:00Z",
+        "guild_name": "Ravens",
+    }
+    resend = {**first, "event_ts": "2026-11-26T10:00:00Z", "guild_name": "Wolves"}
+    # WHEN the oracle counts THEN the first sent (= first received) copy is the one counted
+    (kept,) = accepted_events([first, resend])
+    assert kept.fields["guild_name"] == "Ravens"
+    assert kept.event_ts.isoformat().startswith("2026-11-27")
