@@ -187,31 +187,20 @@ def progression(
     """Per level: players of the range's cohorts who reached it and the median whole days
     from their first active day — ``kpi/progression.sql``.
 
-    Every player starts at level 1 (on their first day); level L is reached on the first
-    day a stats event reports a level >= L, so a skipped level counts as reached then.
+    Every player starts at level 1 (on their first day) and reaches level L with a
+    level_up event to L (one per level: a second one to the same level counts twice).
     """
     lake = Lake(counted, end)
     players = {u for u, d in lake.first_day.items() if _within(d, start, end)}
-    first_at: dict[str, dict[int, date]] = defaultdict(dict)  # userid -> level -> day
-    for p in lake.plays:
-        level = p.fields.get("level")
-        if p.userid in players and level is not None:
-            seen = first_at[p.userid]
-            seen[level] = min(seen.get(level, p.day), p.day)
     days_to: dict[int, list[int]] = defaultdict(list)
-    for user in players:
-        first = lake.first_day[user]
-        days_to[1].append(0)
-        reached: date | None = None
-        seen = first_at.get(user, {})
-        for level in range(max(seen, default=1), 1, -1):  # from the top: min over >= level
-            if level in seen and (reached is None or seen[level] < reached):
-                reached = seen[level]
-            if reached is not None:
-                days_to[level].append((reached - first).days)
+    days_to[1] = [0] * len(players)
+    for p in lake.plays:
+        if p.event_type == "level_up" and p.userid in players and p.fields["level"] >= 2:
+            days_to[p.fields["level"]].append((p.day - lake.first_day[p.userid]).days)
     return [
         {"level": level, "players": len(days), "median_days": _median(days)}
         for level, days in sorted(days_to.items())
+        if days
     ]
 
 
