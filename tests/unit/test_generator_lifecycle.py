@@ -139,7 +139,7 @@ def test_cli_days_and_start(tmp_path, monkeypatch):
     assert result.exit_code == 0, result.output
     sent = [json.loads(line) for line in truth.read_text().splitlines()]
     expected = [g.event for g in generate_lifecycles(30, 800, 3, days=5, first_day=FIRST)]
-    assert sent == expected and len(fake.landed_events()) == 800
+    assert sent == expected and len(list(fake.landed_events())) == 800
     assert {e["event_ts"][:10] for e in sent} <= {f"2026-03-0{d}" for d in range(1, 6)}
     # AND --days 0 is refused
     bad = CliRunner().invoke(generate_cmd, [*args[:6], "--days", "0", "--target", "kinesis://s"])
