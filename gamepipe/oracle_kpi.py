@@ -23,7 +23,6 @@ from datetime import UTC, date, timedelta
 from typing import Any
 
 from chalicelib.contract import ValidationFailure, validate_event
-from gamepipe.oracle import accepted_events
 
 RETENTION_DAYS = (1, 7, 30)
 WAU_DAYS, MAU_DAYS = 7, 28
@@ -46,31 +45,31 @@ class Play:
 
 
 def plays(events: Iterable[Any]) -> list[Play]:
-    """Valid events, each event_id once (first occurrence), with their session id."""
-    raw_events = list(events)
-    accepted = accepted_events(raw_events)
-    wanted = {ev.event_id for ev in accepted if ev.event_id}
-    session_of: dict[str, Any] = {}
-    for raw in raw_events:
-        event_id = raw.get("event_id") if isinstance(raw, dict) else None
-        if event_id in wanted and event_id not in session_of:
-            try:
-                validate_event(raw)
-            except ValidationFailure:
-                continue
-            session_of[event_id] = raw.get("session_id")
-    return [
-        Play(
-            day=ev.event_ts.astimezone(UTC).date(),
-            userid=ev.userid,
-            event_type=ev.event_type,
-            event_ts=ev.event_ts,
-            event_id=ev.event_id,
-            session_id=_scalar_text(session_of.get(ev.event_id)),
-            fields=ev.fields,
+    """Valid events, each event_id once (its first valid occurrence), with their session id
+    (an extra field of the event: the contract keeps unknown fields in the payload)."""
+    counted: list[Play] = []
+    seen: set[str] = set()
+    for raw in events:
+        try:
+            typed = validate_event(raw)
+        except ValidationFailure:
+            continue
+        if typed.event_id in seen:
+            continue  # a resend: the first copy counts
+        if typed.event_id is not None:
+            seen.add(typed.event_id)
+        counted.append(
+            Play(
+                day=typed.event_ts.astimezone(UTC).date(),
+                userid=typed.userid,
+                event_type=raw["event_type"],
+                event_ts=typed.event_ts,
+                event_id=typed.event_id or "",
+                session_id=_scalar_text(raw.get("session_id")),
+                fields={f: getattr(typed, f) for f in typed.__struct_fields__},
+            )
         )
-        for ev in accepted
-    ]
+    return counted
 
 
 class Lake:

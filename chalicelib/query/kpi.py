@@ -59,8 +59,7 @@ def collect_kpis(
         check_range(name, start, end)
     params = kpi_params(start, end)
     return {
-        name: run_query(f"kpi/{name}", params, settings=settings, engine=engine)
-        for name in names
+        name: run_query(f"kpi/{name}", params, settings=settings, engine=engine) for name in names
     }
 
 
