@@ -30,13 +30,14 @@ import pyarrow.compute as pc
 
 from bench.common import Figure, main, stopwatch
 from bench.queries import LIVE_FILES_PER_PARTITION, _hex_ids, _strings, interleaved_ms, write_lake
+from chalicelib.query.kpi import KPI_NAMES
 from chalicelib.query.local_engine import LocalEngine
 from chalicelib.query.sql_files import load_sql
 from chalicelib.settings import Settings
 from chalicelib.tables import TABLES
 
 BENCH = "kpi"
-KPIS = ("daily", "sessions", "active_users", "retention", "progression", "guilds")
+KPIS = KPI_NAMES
 DAYS = 30
 FIRST_DAY = date(2025, 11, 1)
 PARAMS = {"start": FIRST_DAY.isoformat(), "end": (FIRST_DAY + timedelta(DAYS - 1)).isoformat()}

@@ -180,6 +180,29 @@ def retention(
     return rows
 
 
+def cohort_days(
+    counted: Iterable[Play], start: date | None = None, end: date | None = None, days: int = 30
+) -> list[dict[str, Any]]:
+    """Per cohort and day 1..``days`` after it (up to the last day with events): the
+    cohort's size and its players active that day — ``kpi/cohort_days.sql``."""
+    lake = Lake(counted, end)
+    rows = []
+    for day in lake.days(start, end):
+        cohort = lake.cohort(day)
+        for n in range(1, days + 1):
+            later = day + timedelta(days=n)
+            if cohort and lake.last_day is not None and later <= lake.last_day:
+                rows.append(
+                    {
+                        "cohort": day.isoformat(),
+                        "size": len(cohort),
+                        "day": n,
+                        "players": len(cohort & lake.active.get(later, set())),
+                    }
+                )
+    return rows
+
+
 def progression(
     counted: Iterable[Play], start: date | None = None, end: date | None = None
 ) -> list[dict[str, Any]]:

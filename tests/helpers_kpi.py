@@ -6,12 +6,15 @@ from __future__ import annotations
 import itertools
 import uuid
 from collections.abc import Callable
-from datetime import date
+from datetime import date, timedelta
 from typing import Any
+
+import pyarrow as pa
 
 from chalicelib.query.kpi import KPI_NAMES, collect_kpis
 from chalicelib.settings import Settings
 from gamepipe import oracle_kpi
+from gamepipe.generator.lifecycle import generate_lifecycles
 
 _ids = itertools.count(1)
 ORACLES: dict[str, Callable[..., list[dict[str, Any]]]] = {
@@ -19,6 +22,7 @@ ORACLES: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "sessions": oracle_kpi.sessions,
     "active_users": oracle_kpi.rolling_actives,
     "retention": oracle_kpi.retention,
+    "cohort_days": oracle_kpi.cohort_days,
     "progression": oracle_kpi.progression,
     "guilds": oracle_kpi.guilds,
 }
@@ -63,3 +67,21 @@ def sql_and_oracle(
     from :func:`gamepipe.oracle_kpi.plays`)."""
     results = collect_kpis(settings, start, end, engine=engine, names=names)
     return {name: (results[name].to_pylist(), ORACLES[name](counted, start, end)) for name in names}
+
+
+def sample_kpis(
+    end: date, days: int = 40, users: int = 600, events: int = 30_000, seed: int = 3
+) -> dict[str, pa.Table]:
+    """The KPI statements' results for ``days`` days of lifecycles ending ``end``, as the
+    oracle computes them (equal to the SQL's, which the KPI tests check)."""
+    first = end - timedelta(days=days - 1)
+    sent = [
+        g.event
+        for g in generate_lifecycles(users, events, seed, days=days, first_day=first)
+        if g.bad_reason is None
+    ]
+    counted = oracle_kpi.plays(sent)
+    return {
+        name: pa.Table.from_pylist(ORACLES[name](counted, max(first, end - timedelta(98)), end))
+        for name in KPI_NAMES
+    }

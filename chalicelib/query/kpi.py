@@ -17,7 +17,9 @@ import pyarrow as pa
 
 from chalicelib.settings import Settings
 
-KPI_NAMES = ("daily", "sessions", "active_users", "retention", "progression", "guilds")
+KPI_NAMES = (
+    "daily", "sessions", "active_users", "retention", "cohort_days", "progression", "guilds",
+)  # fmt: skip
 MAX_DAYS = 126
 MAX_DAYS_OF = {"active_users": 99}
 # The answers JSON's "kpi" keys, exactly (issue 15).
