@@ -87,9 +87,9 @@ def tiles(daily: Rows, retention: Rows) -> list[Tile]:
     for n in (1, 7):
         known = [r for r in retention if r[f"d{n}"] is not None and r["size"]]
         cohort = known[-1]["cohort"] if known else None
-        now = _rate(by_cohort.get(cohort) if cohort else None, n)
-        before = _rate(by_cohort.get(_week_before(cohort)) if cohort else None, n)
-        out.append(_rate_tile(f"D{n} retention", now, before, cohort, _week_before(cohort)))
+        rate = _rate(by_cohort.get(cohort) if cohort else None, n)
+        prior = _rate(by_cohort.get(_week_before(cohort)) if cohort else None, n)
+        out.append(_rate_tile(f"D{n} retention", rate, prior, cohort, _week_before(cohort)))
     return out
 
 
