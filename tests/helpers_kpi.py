@@ -27,6 +27,7 @@ ORACLES: dict[str, Callable[..., list[dict[str, Any]]]] = {
     "guilds": oracle_kpi.guilds,
 }
 assert set(ORACLES) == set(KPI_NAMES)
+KPI_FILES = [f"kpi_{name}.csv" for name in KPI_NAMES]  # what a report publishes for them
 
 
 def new_id() -> str:
