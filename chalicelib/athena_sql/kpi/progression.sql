@@ -28,9 +28,10 @@ live_days AS (
       AND dt BETWEEN :start AND :end
 ),
 level_ups AS (
+    -- the day as its age before :end, computed while dt is still one value per file
     SELECT userid,
            level,
-           dt
+           date_diff('day', date(dt), date(:end)) AS age
     FROM character_stats
     WHERE event_type = 'level_up'
       AND compacted IS TRUE
@@ -39,7 +40,7 @@ level_ups AS (
     UNION ALL
     SELECT min_by(userid, received_at) AS userid,
            min_by(level, received_at) AS level,
-           min_by(dt, received_at) AS dt
+           date_diff('day', date(min_by(dt, received_at)), date(:end)) AS age
     FROM character_stats
     WHERE event_type = 'level_up'
       AND dt BETWEEN :start AND :end
@@ -52,7 +53,7 @@ reached AS (
     FROM players
     UNION ALL
     SELECT u.level,
-           p.first_age - date_diff('day', date(u.dt), date(:end)) AS days
+           p.first_age - u.age AS days
     FROM level_ups AS u
     JOIN players AS p ON p.userid = u.userid
     WHERE u.level >= 2
