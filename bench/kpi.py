@@ -29,7 +29,14 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from bench.common import Figure, main, stopwatch
-from bench.queries import LIVE_FILES_PER_PARTITION, _hex_ids, _strings, interleaved_ms, write_lake
+from bench.queries import (
+    LIVE_FILES_PER_PARTITION,
+    _hex_ids,
+    _strings,
+    interleaved_ms,
+    route,
+    write_lake,
+)
 from chalicelib.query.kpi import KPI_NAMES
 from chalicelib.query.local_engine import LocalEngine
 from chalicelib.query.sql_files import load_sql
@@ -147,24 +154,7 @@ def synth_lake(events: int, seed: int = 15, dup_fraction: float = 0.01) -> dict[
         "app_version": _strings(["1.4.2", "1.5.0", "1.5.1"], player % 3),
     }
     columns["payload"] = _payload(columns, session_ids)
-    everything = pa.table(columns)
-    with_stats = rng.random(events) < 0.7
-    masks = {
-        "purchase_events": kind <= 2,
-        "guild_events": kind == 3,
-        "character_events": (kind >= 4) & (kind <= 6),
-        "character_stats": (kind >= 7) | ((kind == 5) & with_stats),
-        "events": np.ones(events, dtype=bool),
-    }
-    tables = {}
-    for name, mask in masks.items():
-        cols = [c.name for c in TABLES[name].columns] + ["dt"]
-        table = everything.filter(pa.array(mask)).select(cols)
-        dups = table.take(pa.array(rng.choice(len(table), int(len(table) * dup_fraction))))
-        later = pc.add(dups["received_at"], pa.scalar(3_600_000_000, pa.duration("us")))
-        dups = dups.set_column(cols.index("received_at"), "received_at", later)
-        tables[name] = pa.concat_tables([table, dups]).sort_by([("dt", "ascending")])
-    return tables
+    return route(pa.table(columns), kind, rng, dup_fraction, stats_share=0.7, tables=tuple(TABLES))
 
 
 def _payload(columns: dict[str, pa.Array], session_ids: pa.Array) -> pa.Array:

@@ -230,23 +230,42 @@ def synth_events(
         "defense": pa.array(rng.integers(0, 1000, n)),
         "health": pa.array(rng.integers(0, 100, n)),
     }
-    everything = pa.table(base)
-    with_stats = rng.random(n) < 0.5
+    return route(pa.table(base), kind, rng, dup_fraction, stats_share=0.5)
+
+
+def route(
+    everything: pa.Table,
+    kind: np.ndarray,
+    rng: np.random.Generator,
+    dup_fraction: float,
+    *,
+    stats_share: float,
+    tables: tuple[str, ...] = (
+        "purchase_events",
+        "guild_events",
+        "character_events",
+        "character_stats",
+    ),
+) -> dict[str, pa.Table]:
+    """Each table's rows (``kind`` = index into ``TYPES``; ``stats_share`` of the enemy
+    attacks carry stats), plus ~``dup_fraction`` resent copies received an hour later."""
+    with_stats = rng.random(len(kind)) < stats_share
     masks = {
         "purchase_events": kind <= 2,
         "guild_events": kind == 3,
         "character_events": (kind >= 4) & (kind <= 6),
         "character_stats": (kind >= 7) | ((kind == 5) & with_stats),
+        "events": np.ones(len(kind), dtype=bool),
     }
-    tables = {}
-    for name, mask in masks.items():
+    out = {}
+    for name in tables:
         cols = [c.name for c in TABLES[name].columns] + ["dt"]
-        table = everything.filter(pa.array(mask)).select(cols)
+        table = everything.filter(pa.array(masks[name])).select(cols)
         dups = table.take(pa.array(rng.choice(len(table), int(len(table) * dup_fraction))))
         later = pc.add(dups["received_at"], pa.scalar(3_600_000_000, pa.duration("us")))
         dups = dups.set_column(cols.index("received_at"), "received_at", later)
-        tables[name] = pa.concat_tables([table, dups]).sort_by([("dt", "ascending")])
-    return tables
+        out[name] = pa.concat_tables([table, dups]).sort_by([("dt", "ascending")])
+    return out
 
 
 def write_lake(

@@ -66,7 +66,7 @@ def dashboard(kpis: Mapping[str, pa.Table | Rows | None], as_of: date) -> dict[s
         "first_day": daily[0]["dt"] if daily else None,
         "last_day": daily[-1]["dt"] if daily else None,
         "tiles": tiles(daily, retention),
-        "charts": charts(daily, active, sessions),
+        "charts": charts({"daily": daily, "active_users": active, "sessions": sessions}),
         "heatmap": heatmap(rows_of(kpis.get("cohort_days")), retention[-HEATMAP_COHORTS:]),
         "funnel": funnel([(r["level"], r["players"], r["median_days"]) for r in progression]),
         "guilds": guild_weeks(guilds),
@@ -110,55 +110,35 @@ def heatmap(cohort_days: Rows, retention: Rows) -> Heatmap:
     )
 
 
-def charts(daily: Rows, active: Rows, sessions: Rows) -> list[LineChart]:
-    """The daily time series, one small chart each (active players share one)."""
+# The daily series: (title, KPI, [(legend, column)], y-axis title, as percentages).
+SERIES = (
+    ("Active players", "active_users",
+     [("DAU", "dau"), ("WAU (7 days)", "wau"), ("MAU (28 days)", "mau")], "players", False),
+    ("New players", "daily", [("new players", "new_players")], "players", False),
+    ("Gold spent", "daily", [("gold spent", "gold_spent")], "gold", False),
+    ("Payers", "daily", [("payers", "payers")], "players who bought", False),
+    ("Gold per DAU", "daily", [("gold per DAU", "gold_per_dau")], "gold per active player",
+     False),
+    ("Stickiness (DAU / MAU)", "active_users", [("DAU / MAU", "stickiness")], "share of MAU",
+     True),
+    ("Sessions per DAU", "sessions", [("sessions / DAU", "sessions_per_dau")],
+     "sessions per active player", False),
+)  # fmt: skip
+
+
+def charts(rows: Mapping[str, Rows]) -> list[LineChart]:
+    """The daily time series of :data:`SERIES`, one small chart each, for the KPIs that
+    have rows."""
     out = []
-    if active:
-        days = [r["dt"] for r in active]
-        out.append(
-            line_chart(
-                "Active players",
-                days,
-                [
-                    ("DAU", "s1", [r["dau"] for r in active]),
-                    ("WAU (7 days)", "s2", [r["wau"] for r in active]),
-                    ("MAU (28 days)", "s3", [r["mau"] for r in active]),
-                ],
-                y_title="players",
-            )
-        )
-    if daily:
-        days = [r["dt"] for r in daily]
-        for title, key, y_title in (
-            ("New players", "new_players", "players"),
-            ("Gold spent", "gold_spent", "gold"),
-            ("Payers", "payers", "players who bought"),
-            ("Gold per DAU", "gold_per_dau", "gold per active player"),
-        ):
-            out.append(
-                line_chart(title, days, [(title, "s1", [r[key] for r in daily])], y_title=y_title)
-            )
-    if active:
-        days = [r["dt"] for r in active]
-        out.append(
-            line_chart(
-                "Stickiness (DAU / MAU)",
-                days,
-                [("DAU / MAU", "s1", [r["stickiness"] for r in active])],
-                y_title="share of MAU",
-                percent=True,
-            )
-        )
-    if sessions:
-        days = [r["dt"] for r in sessions]
-        out.append(
-            line_chart(
-                "Sessions per DAU",
-                days,
-                [("sessions / DAU", "s1", [r["sessions_per_dau"] for r in sessions])],
-                y_title="sessions per active player",
-            )
-        )
+    for title, kpi, lines, y_title, percent in SERIES:
+        data = rows.get(kpi) or []
+        if data:
+            series = [
+                (legend, f"s{i + 1}", [r[column] for r in data])
+                for i, (legend, column) in enumerate(lines)
+            ]
+            days = [r["dt"] for r in data]
+            out.append(line_chart(title, days, series, y_title=y_title, percent=percent))
     return out
 
 
