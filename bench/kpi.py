@@ -10,7 +10,9 @@ files per partition, ~1% resent rows), for information.
 The lake is synthesised column-wise with numpy/pyarrow, shaped like the generator's
 lifecycles (``gamepipe generate --days``): installs spread over the days, churn that falls
 with age, 1-3 sessions per active day (``session_id`` in the payload), ~20% payers (only
-they buy), levels rising with each player's level_up events, guild joins and switches.
+they buy), levels rising with each player's level_up events, guild joins and switches;
+``events`` carries ``session_id`` and ``platform`` as the consumer will write them (they are
+pending catalog columns today: chalicelib/tables.py), the session id in the payload too.
 Reference forms are timed next to ours so the cost of each choice is visible (the
 exact cross-day dedupe of every event_id for DAU). Warm median of 5, interleaved after a
 warm-up pass, as bench/queries.py.
@@ -41,7 +43,7 @@ from chalicelib.query.kpi import KPI_NAMES
 from chalicelib.query.local_engine import LocalEngine
 from chalicelib.query.sql_files import load_sql
 from chalicelib.settings import Settings
-from chalicelib.tables import TABLES
+from chalicelib.tables import EVENTS, TABLES
 
 BENCH = "kpi"
 KPIS = KPI_NAMES
@@ -70,6 +72,9 @@ REFERENCES = {
             SELECT min_by(userid, received_at) AS userid, min_by(dt, received_at) AS dt
             FROM events WHERE dt BETWEEN :start AND :end GROUP BY event_id)
         SELECT dt, count(DISTINCT userid) AS dau FROM firsts GROUP BY dt ORDER BY dt""",
+    "sessions from the payload's JSON, as before the session_id column (reference)": """
+        SELECT dt, count(DISTINCT json_extract_scalar(payload, '$.session_id')) AS sessions
+        FROM events WHERE dt BETWEEN :start AND :end GROUP BY dt ORDER BY dt""",
     "dau alone, player-days (reference)": """
         SELECT dt, count(DISTINCT userid) AS dau FROM events
         WHERE dt BETWEEN :start AND :end GROUP BY dt ORDER BY dt""",
@@ -154,7 +159,13 @@ def synth_lake(events: int, seed: int = 15, dup_fraction: float = 0.01) -> dict[
         "app_version": _strings(["1.4.2", "1.5.0", "1.5.1"], player % 3),
     }
     columns["payload"] = _payload(columns, session_ids)
-    return route(pa.table(columns), kind, rng, dup_fraction, stats_share=0.7, tables=tuple(TABLES))
+    # The columns events gained with issue 15, filled as the consumer will write them.
+    columns["session_id"] = session_ids
+    columns["platform"] = _strings(["ios", "android"], player % 2)
+    pending = {EVENTS.name: tuple(c.name for c in EVENTS.pending)}
+    everything = pa.table(columns)
+    return route(everything, kind, rng, dup_fraction, stats_share=0.7, tables=tuple(TABLES),
+                 extra=pending)  # fmt: skip
 
 
 def _payload(columns: dict[str, pa.Array], session_ids: pa.Array) -> pa.Array:

@@ -45,8 +45,7 @@ class Play:
 
 
 def plays(events: Iterable[Any]) -> list[Play]:
-    """Valid events, each event_id once (its first valid occurrence), with their session id
-    (an extra field of the event: the contract keeps unknown fields in the payload)."""
+    """Valid events, each event_id once (its first valid occurrence)."""
     counted: list[Play] = []
     seen: set[str] = set()
     for raw in events:
@@ -65,7 +64,7 @@ def plays(events: Iterable[Any]) -> list[Play]:
                 event_type=raw["event_type"],
                 event_ts=typed.event_ts,
                 event_id=typed.event_id or "",
-                session_id=_scalar_text(raw.get("session_id")),
+                session_id=typed.session_id,
                 fields={f: getattr(typed, f) for f in typed.__struct_fields__},
             )
         )
@@ -289,12 +288,3 @@ def _median(values: list[int]) -> float:
     if len(ordered) % 2:
         return float(ordered[mid])
     return (ordered[mid - 1] + ordered[mid]) / 2
-
-
-def _scalar_text(value: Any) -> str | None:
-    """A JSON scalar as json_extract_scalar gives it (text), None for null or a container."""
-    if value is None or isinstance(value, dict | list):
-        return None
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    return str(value)

@@ -19,14 +19,15 @@
 #include <stdint.h>
 #include <string.h>
 
-#define NF 17
+#define NF 19
 static const char *const NAMES[NF] = {
     "event_type", "userid", "event_ts", "event_id", "app_version", "received_at", "host",
     "user_agent", "description", "item_type", "guild_name", "amount_purchased", "price",
-    "level", "attack", "defense", "health"};
+    "level", "attack", "defense", "health", "session_id", "platform"};
 enum { K_STR, K_INT, K_TS };
-static const int KINDS[NF] = {K_STR, K_STR, K_TS,  K_STR, K_STR, K_TS,  K_STR, K_STR, K_STR,
-                              K_STR, K_STR, K_INT, K_INT, K_INT, K_INT, K_INT, K_INT};
+static const int KINDS[NF] = {K_STR, K_STR, K_TS,  K_STR, K_STR, K_TS,  K_STR,
+                              K_STR, K_STR, K_STR, K_STR, K_INT, K_INT, K_INT,
+                              K_INT, K_INT, K_INT, K_STR, K_STR};
 enum { S_MISSING = 0, S_VALUE = 1, S_NULL = 2 };
 
 /* event_type values -> class codes (set once by Python, in its class order). */
