@@ -125,22 +125,14 @@ def daily(
 def sessions(
     counted: Iterable[Play], start: date | None = None, end: date | None = None
 ) -> list[dict[str, Any]]:
-    """Per day: distinct session ids, dau and sessions per active player — the rows of
-    ``kpi/sessions.sql`` (events without a session id are in no session)."""
+    """Per day: distinct session ids — the rows of ``kpi/sessions.sql`` (events without a
+    session id are in no session)."""
     lake = Lake(counted, end)
     ids: dict[date, set[str]] = defaultdict(set)
     for p in lake.plays:
         if p.session_id is not None:
             ids[p.day].add(p.session_id)
-    return [
-        {
-            "dt": day.isoformat(),
-            "sessions": len(ids[day]),
-            "dau": len(lake.active[day]),
-            "sessions_per_dau": len(ids[day]) / len(lake.active[day]),
-        }
-        for day in lake.days(start, end)
-    ]
+    return [{"dt": day.isoformat(), "sessions": len(ids[day])} for day in lake.days(start, end)]
 
 
 def rolling_actives(

@@ -66,7 +66,7 @@ def dashboard(kpis: Mapping[str, pa.Table | Rows | None], as_of: date) -> dict[s
         "first_day": daily[0]["dt"] if daily else None,
         "last_day": daily[-1]["dt"] if daily else None,
         "tiles": tiles(daily, retention),
-        "charts": charts({"daily": daily, "active_users": active, "sessions": sessions}),
+        "charts": charts({"daily": _with_sessions(daily, sessions), "active_users": active}),
         "heatmap": heatmap(rows_of(kpis.get("cohort_days")), retention[-HEATMAP_COHORTS:]),
         "funnel": funnel([(r["level"], r["players"], r["median_days"]) for r in progression]),
         "guilds": guild_weeks(guilds),
@@ -121,7 +121,7 @@ SERIES = (
      False),
     ("Stickiness (DAU / MAU)", "active_users", [("DAU / MAU", "stickiness")], "share of MAU",
      True),
-    ("Sessions per DAU", "sessions", [("sessions / DAU", "sessions_per_dau")],
+    ("Sessions per DAU", "daily", [("sessions / DAU", "sessions_per_dau")],
      "sessions per active player", False),
 )  # fmt: skip
 
@@ -132,14 +132,23 @@ def charts(rows: Mapping[str, Rows]) -> list[LineChart]:
     out = []
     for title, kpi, lines, y_title, percent in SERIES:
         data = rows.get(kpi) or []
-        if data:
-            series = [
-                (legend, f"s{i + 1}", [r[column] for r in data])
-                for i, (legend, column) in enumerate(lines)
-            ]
+        series = [
+            (legend, f"s{i + 1}", [r[column] for r in data])
+            for i, (legend, column) in enumerate(lines)
+        ]
+        if any(v is not None for _, _, values in series for v in values):
             days = [r["dt"] for r in data]
             out.append(line_chart(title, days, series, y_title=y_title, percent=percent))
     return out
+
+
+def _with_sessions(daily: Rows, sessions: Rows) -> list[dict[str, Any]]:
+    """The daily rows with sessions per DAU (None on a day without a sessions row)."""
+    per_day = {r["dt"]: r["sessions"] for r in sessions}
+    return [
+        {**r, "sessions_per_dau": per_day[r["dt"]] / r["dau"] if r["dt"] in per_day else None}
+        for r in daily
+    ]
 
 
 def guild_weeks(guilds: Rows, weeks: int = 2) -> list[dict[str, Any]]:

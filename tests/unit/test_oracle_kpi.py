@@ -110,8 +110,8 @@ def test_sessions_per_day():
     ]
     # THEN each day counts its distinct sessions
     assert ok.sessions(ok.plays(events)) == [
-        {"dt": "2026-01-01", "sessions": 2, "dau": 1, "sessions_per_dau": 2.0},
-        {"dt": "2026-01-02", "sessions": 1, "dau": 2, "sessions_per_dau": 0.5},
+        {"dt": "2026-01-01", "sessions": 2},
+        {"dt": "2026-01-02", "sessions": 1},
     ]
 
 
