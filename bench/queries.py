@@ -47,6 +47,7 @@ import dataclasses
 import shutil
 import sys
 import tempfile
+from collections.abc import Mapping
 from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,12 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from bench.common import Figure, main, stopwatch
-from chalicelib.compaction import COMPACTED_NAME, compacted_bytes, merge_files
+from chalicelib.compaction import (
+    COMPACTED_NAME,
+    compacted_bytes,
+    dedupe_earliest,
+    merge_files,
+)
 from chalicelib.query import run_query
 from chalicelib.query.params import Params, as_of_params
 from chalicelib.settings import Settings
@@ -231,23 +237,44 @@ def synth_events(
         "defense": pa.array(rng.integers(0, 1000, n)),
         "health": pa.array(rng.integers(0, 100, n)),
     }
-    everything = pa.table(base)
-    with_stats = rng.random(n) < 0.5
+    return route(pa.table(base), kind, rng, dup_fraction, stats_share=0.5)
+
+
+def route(
+    everything: pa.Table,
+    kind: np.ndarray,
+    rng: np.random.Generator,
+    dup_fraction: float,
+    *,
+    stats_share: float,
+    tables: tuple[str, ...] = (
+        "purchase_events",
+        "guild_events",
+        "character_events",
+        "character_stats",
+    ),
+    extra: Mapping[str, tuple[str, ...]] | None = None,
+) -> dict[str, pa.Table]:
+    """Each table's rows (``kind`` = index into ``TYPES``; ``stats_share`` of the enemy
+    attacks carry stats; ``extra`` columns beyond a table's batch-file columns), plus
+    ~``dup_fraction`` resent copies received an hour later."""
+    with_stats = rng.random(len(kind)) < stats_share
     masks = {
         "purchase_events": kind <= 2,
         "guild_events": kind == 3,
         "character_events": (kind >= 4) & (kind <= 6),
         "character_stats": (kind >= 7) | ((kind == 5) & with_stats),
+        "events": np.ones(len(kind), dtype=bool),
     }
-    tables = {}
-    for name, mask in masks.items():
-        cols = [c.name for c in TABLES[name].columns] + ["dt"]
-        table = everything.filter(pa.array(mask)).select(cols)
+    out = {}
+    for name in tables:
+        cols = [c.name for c in TABLES[name].columns] + [*(extra or {}).get(name, ()), "dt"]
+        table = everything.filter(pa.array(masks[name])).select(cols)
         dups = table.take(pa.array(rng.choice(len(table), int(len(table) * dup_fraction))))
         later = pc.add(dups["received_at"], pa.scalar(3_600_000_000, pa.duration("us")))
         dups = dups.set_column(cols.index("received_at"), "received_at", later)
-        tables[name] = pa.concat_tables([table, dups]).sort_by([("dt", "ascending")])
-    return tables
+        out[name] = pa.concat_tables([table, dups]).sort_by([("dt", "ascending")])
+    return out
 
 
 def write_lake(
@@ -266,7 +293,7 @@ def write_lake(
             folder = root / name / f"dt={day}"
             folder.mkdir(parents=True, exist_ok=True)
             if compact:
-                (folder / COMPACTED_NAME).write_bytes(compacted_bytes(merge_files(name, [part])))
+                (folder / COMPACTED_NAME).write_bytes(compacted_bytes(_compacted(name, part)))
                 count += 1
                 continue
             step = -(-len(part) // files_per_partition)
@@ -276,6 +303,23 @@ def write_lake(
                     pq.write_table(chunk, folder / f"part-{i:04d}.parquet", compression="snappy")
                     count += 1
     return count
+
+
+def _compacted(name: str, part: pa.Table) -> pa.Table:
+    """``merge_files``' output, keeping the table's pending columns when the part has them
+    (a lake as it will be once the consumer writes them; compaction keeps only the columns
+    the consumer writes today)."""
+    merged = merge_files(name, [part])
+    pending = [c.name for c in TABLES[name].pending if c.name in part.column_names]
+    if not pending:
+        return merged
+    # merge_files keeps each event_id's earliest copy and sorts by (userid, event_ts); the
+    # pending values of the kept rows are those of that copy
+    firsts = dedupe_earliest(part, np.zeros(len(part), np.int64))
+    by_id = firsts.select(["event_id", *pending])
+    return merged.join(by_id, "event_id").sort_by(
+        [("userid", "ascending"), ("event_ts", "ascending")]
+    )
 
 
 # --- timing ----------------------------------------------------------------------------

@@ -10,6 +10,12 @@ The four seed tables end with ``compacted boolean`` (merge-on-read): compaction 
 files do not have the column at all, so their rows read as NULL ("live" rows). It is a
 catalog column (Glue, DDL, query engines), not a column the consumer writes:
 ``Table.columns`` stays what a batch file holds, ``Table.catalog_columns`` adds it.
+
+Schema evolution (docs/adding-a-field.md): a new column is appended at the end of a table
+(after the existing columns, before the ``dt`` key), so Glue tables gain it in place and
+files written before it read it as NULL in both engines. A column the catalog has but the
+consumer does not write yet is ``pending`` (``events.session_id`` and ``platform``, issue
+15): catalog, DDL and queries know it; it moves into ``columns`` when the consumer writes it.
 """
 
 from __future__ import annotations
@@ -39,6 +45,8 @@ class Table:
     event_types: tuple[str, ...]
     description: str
     merge_on_read: bool = False  # has the trailing ``compacted boolean`` column
+    # Catalog columns the consumer does not write yet (NULL in every file until it does).
+    pending: tuple[Column, ...] = ()
 
     @property
     def column_names(self) -> tuple[str, ...]:
@@ -47,10 +55,11 @@ class Table:
 
     @property
     def catalog_columns(self) -> tuple[Column, ...]:
-        """The Glue/Athena columns: the batch files' columns, then ``compacted`` if any."""
+        """The Glue/Athena columns: the batch files' columns, the pending ones, then
+        ``compacted`` if any."""
         if self.merge_on_read:
-            return (*self.columns, Column(COMPACTED, "boolean"))
-        return self.columns
+            return (*self.columns, *self.pending, Column(COMPACTED, "boolean"))
+        return (*self.columns, *self.pending)
 
 
 def _cols(spec: str) -> tuple[Column, ...]:
@@ -104,6 +113,7 @@ EVENTS = Table(
     ),
     EVENT_TYPES,
     "Every valid event with all its fields (payload = the JSON as received), for replay.",
+    pending=_cols("session_id:string platform:string"),
 )
 
 TABLES: dict[str, Table] = {

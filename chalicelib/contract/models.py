@@ -49,6 +49,11 @@ class EventBase(msgspec.Struct, kw_only=True, tag_field="event_type", omit_defau
     event_ts: UtcTimestamp
     event_id: EventId | None = None
     app_version: Annotated[str, msgspec.Meta(max_length=64)] | None = None
+    # Added by issue 15 (optional, so every older event stays valid): the client's session
+    # (sessions per day) and platform. Before, clients could send them as unknown fields,
+    # kept only in the raw payload; now they are checked, and columns of `events`.
+    session_id: Annotated[str, msgspec.Meta(min_length=1, max_length=128)] | None = None
+    platform: Annotated[str, msgspec.Meta(min_length=1, max_length=32)] | None = None
     # Set by the ingest API, never trusted from the client (the API overwrites them).
     received_at: UtcTimestamp | None = None
     host: Annotated[str, msgspec.Meta(max_length=256)] | None = None

@@ -28,9 +28,10 @@ class BarChart:
     """A horizontal bar chart: title, axis caption and bars in display order."""
 
     title: str
-    caption: str
+    caption: str  # the value axis' title
     bars: tuple[Bar, ...]
     note: str = ""
+    axis: str = ""  # the category axis' title
 
 
 def bar_chart(

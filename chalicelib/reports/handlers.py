@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Callable, Mapping
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import pyarrow as pa
 
+from chalicelib.query.kpi import KPI_NAMES, kpi_params
 from chalicelib.query.params import as_of_params
 from chalicelib.reports.definitions import REPORT_NAMES
 from chalicelib.reports.publish import PublishResult, publish_report
@@ -23,6 +24,8 @@ logger = logging.getLogger(__name__)
 
 # run_query(name, params, *, settings) -> pyarrow.Table; injectable for tests.
 QueryRunner = Callable[..., pa.Table]
+# The KPI dashboard shows the days up to the report date (rolling windows reach 27 before).
+DASHBOARD_DAYS = 60
 # Schema metadata keys under which a query engine may record the query's id.
 _QUERY_ID_KEYS = (b"query_execution_id", b"query_id")
 
@@ -72,6 +75,18 @@ def fetch_tables(
     return tables, query_ids
 
 
+def fetch_kpis(
+    settings: Settings, as_of: date, runner: QueryRunner | None = None
+) -> dict[str, pa.Table]:
+    """Run the KPI statements over the ``DASHBOARD_DAYS`` days ending ``as_of``."""
+    if runner is None:
+        from chalicelib import query
+
+        runner = query.run_query
+    params = kpi_params(as_of - timedelta(days=DASHBOARD_DAYS - 1), as_of)
+    return {name: runner(f"kpi/{name}", params, settings=settings) for name in KPI_NAMES}
+
+
 def render_report(
     settings: Settings,
     as_of: date,
@@ -79,8 +94,9 @@ def render_report(
     runner: QueryRunner | None = None,
     now: datetime | None = None,
 ) -> ReportFiles:
-    """Run the report queries through the configured engine and render the files."""
+    """Run the report and KPI queries through the configured engine and render the files."""
     tables, query_ids = fetch_tables(settings, as_of, runner)
+    kpis = fetch_kpis(settings, as_of, runner)
     return build_report(
         tables,
         as_of,
@@ -88,6 +104,7 @@ def render_report(
         generated_at=now or datetime.now(UTC),
         engine=settings.query_engine,
         query_ids=query_ids,
+        kpis=kpis,
     )
 
 

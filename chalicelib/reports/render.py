@@ -12,15 +12,17 @@ import functools
 import io
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
-from datetime import date, datetime
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import jinja2
 import pyarrow as pa
 
+from chalicelib.reports.charts import BarChart
 from chalicelib.reports.definitions import REPORTS, ReportSpec
+from chalicelib.reports.kpi_page import dashboard
 
 TEMPLATES = Path(__file__).parent / "templates"
 INDEX = "index.html"
@@ -30,6 +32,12 @@ _MONTHS = (
     "January", "February", "March", "April", "May", "June",
     "July", "August", "September", "October", "November", "December",
 )  # fmt: skip
+# Columns whose sum over players means something (a "Total" row); levels, attack, defense
+# and health are per-player states: their sum is not a quantity of anything.
+ADDITIVE = frozenset({"swords", "shields", "potions", "gold_spent", "members"})
+# The category axis of each report's chart (the value axis is the chart's caption).
+CATEGORY_AXIS = {"player_standings": "level", "player_purchases": "item",
+                 "guild_membership": "guild"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -58,6 +66,14 @@ class ReportFiles:
         raise KeyError(name)
 
 
+def _human_time(stamp: datetime | None) -> str | None:
+    """``2026-11-29 21:30 UTC``: what a reader needs, no microseconds."""
+    if stamp is None:
+        return None
+    utc = stamp.astimezone(UTC) if stamp.tzinfo else stamp
+    return utc.strftime("%Y-%m-%d %H:%M UTC")
+
+
 def format_date(day: date) -> str:
     """The seed's title date, e.g. ``August 06, 2021`` (locale-independent)."""
     return f"{_MONTHS[day.month - 1]} {day.day:02d}, {day.year}"
@@ -76,15 +92,18 @@ def build_report(
     generated_at: datetime | None = None,
     engine: str = "",
     query_ids: Mapping[str, str] | None = None,
+    kpis: Mapping[str, pa.Table] | None = None,
 ) -> ReportFiles:
     """Render index.html, one CSV per report (all rows) and manifest.json from the tables.
 
     A report missing from ``tables`` or with no rows is rendered as "no events yet".
-    ``top_n`` <= 0 shows every row in the HTML.
+    ``top_n`` <= 0 shows every row in the HTML. With ``kpis`` (the athena_sql/kpi/
+    statements' results by name), the page opens with the KPI dashboard and each KPI's
+    rows are published as ``kpi_<name>.csv``.
     """
     sections = [_section(spec, tables.get(spec.name), as_of, top_n) for spec in REPORTS]
     row_counts = {s["name"]: s["total_rows"] for s in sections}
-    stamp = generated_at.isoformat() if generated_at else None
+    stamp = generated_at.isoformat(timespec="seconds") if generated_at else None
     html = (
         _environment()
         .get_template("report.html.j2")
@@ -93,9 +112,10 @@ def build_report(
             as_of=as_of.isoformat(),
             sections=sections,
             no_events=all(n == 0 for n in row_counts.values()),
-            generated_at=stamp,
+            generated_at=_human_time(generated_at),
             engine=engine,
             top_n=top_n,
+            kpi=dashboard(kpis, as_of) if kpis is not None else None,
         )
     )
     files = [ReportFile(INDEX, html.encode("utf-8"), "text/html; charset=utf-8")]
@@ -103,12 +123,17 @@ def build_report(
         ReportFile(f"{spec.name}.csv", _csv(tables.get(spec.name)), "text/csv; charset=utf-8")
         for spec in REPORTS
     ]
+    files += [
+        ReportFile(f"kpi_{name}.csv", _csv(table), "text/csv; charset=utf-8")
+        for name, table in (kpis or {}).items()
+    ]
     manifest: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "generated_at": stamp,
         "engine": engine,
         "query_ids": dict(query_ids or {}),
         "row_counts": row_counts,
+        **({"kpi_rows": {n: t.num_rows for n, t in kpis.items()}} if kpis is not None else {}),
         "top_n": top_n,
         "files": [f.name for f in files] + [MANIFEST],
     }
@@ -153,28 +178,32 @@ def _section(spec: ReportSpec, table: pa.Table | None, as_of: date, top_n: int) 
             ]
             for r in shown
         ],
-        "totals": _totals(names, numeric, rows),
+        "totals": _totals(names, numeric & ADDITIVE, rows) if numeric & ADDITIVE else None,
         "shown_rows": len(shown),
         "total_rows": len(rows),
-        "chart": spec.chart(rows),
+        "chart": _with_axis(spec.chart(rows), CATEGORY_AXIS.get(spec.name, "")),
         "csv_name": f"{spec.name}.csv",
     }
 
 
+def _with_axis(chart: BarChart | None, axis: str) -> BarChart | None:
+    return replace(chart, axis=axis) if chart is not None and not chart.axis else chart
+
+
 def _totals(
-    names: Sequence[str], numeric: set[str], rows: list[dict[str, Any]]
+    names: Sequence[str], summed: set[str], rows: list[dict[str, Any]]
 ) -> list[dict[str, Any]]:
-    """Totals over ALL rows (not only the ones shown): sums of numeric columns."""
+    """Totals over ALL rows (not only the ones shown): sums of the ``summed`` columns."""
     label_done = False
     out = []
     for n in names:
-        if n in numeric:
+        if n in summed:
             text = _fmt(sum(r[n] for r in rows if r[n] is not None))
         elif not label_done:
             text, label_done = f"Total ({len(rows):,} rows)", True
         else:
             text = ""
-        out.append({"text": text, "numeric": n in numeric})
+        out.append({"text": text, "numeric": n in summed})
     return out
 
 

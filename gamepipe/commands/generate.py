@@ -3,14 +3,15 @@
 from __future__ import annotations
 
 import json
-from datetime import datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
 from tqdm import tqdm
 
 from gamepipe.commands.stack_env import attach_local_stack
-from gamepipe.generator.model import DEFAULT_START, parse_weights
+from gamepipe.generator.lifecycle import generate_lifecycles
+from gamepipe.generator.model import parse_weights
 from gamepipe.generator.runner import Summary, run
 from gamepipe.generator.sender import open_target
 from gamepipe.generator.stream import generate as generate_stream
@@ -31,7 +32,11 @@ def _target(given: str | None) -> str:
     return str(stack["api_url"])
 
 
-def _parse_start(value: str) -> datetime:
+def _parse_start(value: str | None) -> datetime:
+    if not value:  # dated relative to now: the API takes recent events only
+        return datetime.combine(datetime.now(UTC).date(), datetime.min.time(), UTC)
+    if len(value) == 10:  # a date: its midnight, UTC
+        return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
     ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
     if ts.tzinfo is None:
         raise click.BadParameter("needs a timezone, e.g. 2021-08-06T00:00:00Z")
@@ -62,11 +67,16 @@ def _parse_start(value: str) -> datetime:
 )
 @click.option(
     "--start",
-    default=DEFAULT_START.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    show_default=True,
-    help="Time of the first event (UTC).",
+    default=None,
+    help="First day (YYYY-MM-DD) or time of the first event; default: the run ends today (UTC).",
 )
-@click.option("--days", default=1.0, show_default=True, help="Days the events are spread over.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Simulate player lifecycles over N days (installs, sessions, churn, payers, "
+    "progression); without it, one day of events from random players.",
+)
 @click.option(
     "--keep-alive/--no-keep-alive",
     default=None,
@@ -88,8 +98,8 @@ def generate(
     bad_fraction: float,
     resend_fraction: float,
     truth: Path | None,
-    start: str,
-    days: float,
+    start: str | None,
+    days: int | None,
     keep_alive: bool | None,
     quiet: bool,
     summary_json: Path | None,
@@ -103,16 +113,16 @@ def generate(
         raise click.BadParameter(str(exc)) from None
     if batch_size < 1 or batch_size > 500:
         raise click.BadParameter("--batch-size must be 1..500 (the API's limit)")
-    stream = generate_stream(
-        users,
-        events,
-        seed,
-        weights=parsed_weights,
-        start=_parse_start(start),
-        days=days,
-        bad_fraction=bad_fraction,
-        resend_fraction=resend_fraction,
-    )
+    mixed = {"bad_fraction": bad_fraction, "resend_fraction": resend_fraction}
+    if days is None:
+        stream = generate_stream(
+            users, events, seed, weights=parsed_weights, start=_parse_start(start), **mixed
+        )
+    else:
+        first_day = _parse_start(start).date() if start else None
+        stream = generate_lifecycles(
+            users, events, seed, days=days, first_day=first_day, weights=parsed_weights, **mixed
+        )
     summary = Summary(target=target)
     progress = tqdm(total=events, unit="ev", disable=quiet, leave=False)
     truth_file = truth.open("wb") if truth else None

@@ -151,9 +151,13 @@ class World:
     def next_event(self, ts: datetime, *, apply: bool = True) -> dict[str, Any]:
         """The next event of a random player at ``ts``; ``apply=False`` leaves state as is."""
         player = self.rng.choice(self.players)
-        if not apply:
-            player = replace(player)
-        return self._event_for(player, self.pick_type(), ts)
+        return self.event_of(player, self.pick_type(), ts, apply=apply)
+
+    def event_of(
+        self, player: Player, event_type: str, ts: datetime, *, apply: bool = True
+    ) -> dict[str, Any]:
+        """``player``'s next event of ``event_type`` at ``ts``; ``apply=False`` leaves state."""
+        return self._event_for(player if apply else replace(player), event_type, ts)
 
     def _event_for(self, p: Player, event_type: str, ts: datetime) -> dict[str, Any]:
         rng = self.rng

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping
+import functools
+import random
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -41,19 +43,35 @@ def generate(
         raise ValueError("fractions must be between 0 and 1")
     w = parse_weights(weights) if isinstance(weights, str) or weights is None else dict(weights)
     world = World.create(users, seed, w)
-    rng = world.rng
+    slots = (functools.partial(world.next_event, ts) for ts in timeline(events, start, days))
+    yield from mix(slots, world.rng, bad_fraction=bad_fraction, resend_fraction=resend_fraction)
+
+
+# One event slot: called with apply=True it returns the next event and advances the game;
+# with apply=False it returns an event of a copy of the player (for a bad one).
+Slot = Callable[..., dict[str, Any]]
+
+
+def mix(
+    slots: Iterable[Slot],
+    rng: random.Random,
+    *,
+    bad_fraction: float = 0.0,
+    resend_fraction: float = 0.0,
+) -> Iterator[Generated]:
+    """One event per slot, some replaced by bad events or by resends of earlier ones."""
     pending: list[tuple[int, dict[str, Any]]] = []  # (due position, event to resend)
-    for i, ts in enumerate(timeline(events, start, days)):
+    for i, slot in enumerate(slots):
         if pending and pending[0][0] <= i:
             _, original = pending.pop(0)
             yield Generated(original, resend=True)
             continue
         if bad_fraction and rng.random() < bad_fraction:
             # Built from a copy of a player, so an invalid event never changes the game.
-            bad, reason = make_bad(world.next_event(ts, apply=False), rng)
+            bad, reason = make_bad(slot(apply=False), rng)
             yield Generated(bad, bad_reason=reason)
             continue
-        event = world.next_event(ts)
+        event = slot(apply=True)
         if resend_fraction and rng.random() < resend_fraction:
             pending.append((i + rng.randint(*RESEND_DELAY), event))
             pending.sort(key=lambda p: p[0])

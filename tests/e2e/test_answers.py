@@ -52,9 +52,14 @@ def lake(moto_endpoint: str) -> dict[str, Any]:
 
 
 def push_through_pipeline(
-    events: list[dict[str, Any]], lake: dict[str, Any], *, shard: str = "shardId-000000000000"
+    events: list[dict[str, Any]],
+    lake: dict[str, Any],
+    *,
+    shard: str = "shardId-000000000000",
+    batch_size: int = 100,
 ) -> None:
-    """Encode as the API does, then consume as the Lambda does (one shard, batches of 100)."""
+    """Encode as the API does, then consume as the Lambda does (one shard, batches of
+    ``batch_size`` records)."""
     from chalicelib.consumer import handle_kinesis_event
     from chalicelib.glue_catalog import Catalog
     from chalicelib.ingest import ClientInfo, encode_records
@@ -69,7 +74,7 @@ def push_through_pipeline(
         now = start + timedelta(seconds=i)
         records += encode_records(objects[i : i + REQUEST_SIZE], info, now)
     catalog = Catalog(lake["glue"], lake["settings"])
-    for batch in helpers_sql.kinesis_batches(records, batch_size=100, shard=shard):
+    for batch in helpers_sql.kinesis_batches(records, batch_size=batch_size, shard=shard):
         response = handle_kinesis_event(batch, lake["settings"], s3=lake["s3"], catalog=catalog)
         assert response == {"batchItemFailures": []}
 

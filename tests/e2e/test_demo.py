@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -54,6 +55,7 @@ def _wait_for(predicate: Callable[[], bool], timeout: float, what: str) -> None:
 def test_kill_consumer_mid_run_and_restart(tmp_path: Path, e2e_env: dict[str, str]) -> None:
     # GIVEN a long-running stack (emulator + API, no consumer) in a private state dir
     state_dir = Path(e2e_env["GAMEPIPE_STATE_DIR"])
+    today = datetime.now(UTC).date()
     up = subprocess.run(
         gamepipe_cmd("stack", "up", "--no-consumer"),
         cwd=ROOT,
@@ -123,7 +125,8 @@ def test_kill_consumer_mid_run_and_restart(tmp_path: Path, e2e_env: dict[str, st
         assert answers == oracle_answers(truth)
         # AND any function can be invoked on demand against the same stack
         inv = subprocess.run(
-            gamepipe_cmd("invoke", "report_now", "--event", '{"date": "2026-01-01"}'),
+            # (as of today: the generator dates its events to end today, UTC)
+            gamepipe_cmd("invoke", "report_now", "--event", json.dumps({"date": str(today)})),
             cwd=ROOT,
             env=e2e_env,
             capture_output=True,

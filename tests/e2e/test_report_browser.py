@@ -8,6 +8,7 @@ it with apt-get, and fails loudly if it cannot: skipping silently in CI is not a
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 from datetime import UTC, date, datetime
@@ -17,6 +18,7 @@ import pytest
 from PIL import Image, ImageStat
 
 from chalicelib.reports import build_report
+from tests.helpers_kpi import sample_kpis
 from tests.helpers_reports import empty_tables, sample_tables
 
 pytestmark = pytest.mark.browser
@@ -33,6 +35,13 @@ FLAGS = [
     "--hide-scrollbars",
 ]
 AS_OF = date(2021, 8, 6)
+# Where screenshots are kept after the run (out/ is not tracked); GAMEPIPE_TEST_ARTIFACTS
+# moves it, e.g. to a CI job's artifact folder.
+ARTIFACTS = Path(
+    os.environ.get(
+        "GAMEPIPE_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "out" / "test-artifacts"
+    )
+)
 
 
 def _find_chromium() -> str | None:
@@ -110,7 +119,8 @@ def test_report_renders_in_headless_chromium(chromium, tmp_path):
     image = Image.open(png)
     assert image.size == (1200, 2000)
     assert ImageStat.Stat(image.convert("L")).stddev[0] > 10
-    assert _pixels_of(image, (255, 255, 0)) > 500  # yellow maxima (the seed's highlight)
+    assert _pixels_of(image, (0xDB, 0xE9, 0xF6), tolerance=2) > 500  # maxima, pale blue
+    assert _pixels_of(image, (255, 255, 0), tolerance=40) == 0  # no bright yellow left
     assert _pixels_of(image, (0x4C, 0x78, 0xA8)) > 2000  # chart bars
     assert _pixels_of(image, (0xD3, 0xD3, 0xD3), tolerance=2) > 500  # lightgrey headers
 
@@ -125,3 +135,42 @@ def test_no_events_report_renders(chromium, tmp_path):
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert "No events yet" in dom.stdout
     assert "<table" not in dom.stdout
+
+
+def test_kpi_dashboard_renders_in_headless_chromium(chromium, tmp_path, capsys):
+    # GIVEN the report with 40 days of KPIs (tiles, time series, heatmap, funnel)
+    files = build_report(
+        sample_tables(), date(2026, 3, 31), 10, generated_at=datetime.now(UTC),
+        kpis=sample_kpis(date(2026, 3, 31)),
+    )  # fmt: skip
+    index = _write(files, tmp_path / "kpi")
+    # WHEN Chromium loads it and dumps the DOM
+    dom = _chromium(chromium, tmp_path / "p1", "--dump-dom", index.as_uri())
+    assert dom.returncode == 0, dom.stderr[-2000:]
+    page = dom.stdout
+    # THEN each part is there and has content: 5 tiles with values, 7 time series with
+    # lines of points, a heatmap with shaded cells, a funnel with bars
+    tiles = re.findall(r'<div class="tile-value">([^<]*)</div>', page)
+    assert len(tiles) == 5 and all(t.strip() not in ("", "—") for t in tiles)
+    lines = re.findall(r'<polyline class="line s\d" points="([^"]*)"', page)
+    assert len(lines) >= 7 and all(len(p.split()) > 30 for p in lines)
+    cells = re.findall(r'<rect [^>]*fill="#([0-9a-f]{6})"', page[page.index('id="kpi-heatmap"') :])
+    assert len(cells) == 900 and len(set(cells)) > 10
+    assert len(re.findall(r'class="funnel-bar"', page)) > 10
+
+    # WHEN it takes a full-page screenshot, kept as an artifact
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    png = ARTIFACTS / "kpi-dashboard.png"
+    shot = _chromium(
+        chromium, tmp_path / "p2", f"--screenshot={png}", "--window-size=1600,3200", index.as_uri()
+    )
+    assert shot.returncode == 0 and png.exists(), shot.stderr[-2000:]
+    with capsys.disabled():
+        print(f"\n  KPI dashboard screenshot: {png}")
+    # THEN the lines, the heatmap's blues and the funnel are painted, and no bright yellow
+    image = Image.open(png)
+    assert image.size == (1600, 3200)
+    assert _pixels_of(image, (0x4C, 0x78, 0xA8), tolerance=12) > 2000  # lines (and bars)
+    assert _pixels_of(image, (0xF5, 0x85, 0x18), tolerance=12) > 200  # the WAU line
+    assert _pixels_of(image, (0x6F, 0x9F, 0xCF), tolerance=6) > 2000  # funnel bars
+    assert _pixels_of(image, (255, 255, 0), tolerance=40) == 0

@@ -6,6 +6,8 @@ tables; the real engine is exercised by tests/e2e/test_report_e2e.py.
 
 from __future__ import annotations
 
+from datetime import date
+
 import boto3
 import pytest
 from click.testing import CliRunner
@@ -13,7 +15,10 @@ from moto import mock_aws
 
 from chalicelib import aws, query
 from gamepipe.commands.report import report
+from tests.helpers_kpi import KPI_FILES, sample_kpis
 from tests.helpers_reports import sample_tables
+
+AS_OF = date(2026, 11, 27)
 
 
 @pytest.fixture
@@ -24,7 +29,10 @@ def env(monkeypatch):
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
     monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "testing")
     monkeypatch.setenv("GAMEPIPE_REPORTS_BUCKET", "cli-reports")
-    tables = sample_tables()
+    tables = {
+        **sample_tables(),
+        **{f"kpi/{n}": t for n, t in sample_kpis(AS_OF, 20, users=100, events=3000).items()},
+    }
     monkeypatch.setattr(query, "run_query", lambda n, p=None, **kw: tables[n], raising=False)
     aws.reset()
     with mock_aws():
@@ -41,12 +49,12 @@ def test_report_cli_publishes_and_writes_locally(env, tmp_path):
     assert result.exit_code == 0, result.output
     assert "published s3://cli-reports/reports/dt=2026-11-27/index.html" in result.output
     folder = tmp_path / "dt=2026-11-27"
-    assert sorted(p.name for p in folder.iterdir()) == [
+    assert sorted(p.name for p in folder.iterdir()) == sorted([
         "guild_membership.csv", "index.html", "manifest.json",
-        "player_purchases.csv", "player_standings.csv",
-    ]  # fmt: skip
+        "player_purchases.csv", "player_standings.csv", *KPI_FILES,
+    ])  # fmt: skip
     listing = boto3.client("s3").list_objects_v2(Bucket="cli-reports")["Contents"]
-    assert len(listing) == 5
+    assert len(listing) == 5 + len(KPI_FILES)
     assert "November 27, 2026" in (folder / "index.html").read_text()
 
 

@@ -15,6 +15,7 @@ import pytest
 
 from chalicelib.reports import build_report, day_prefix, publish_report
 from chalicelib.settings import Settings
+from tests.helpers_kpi import KPI_FILES, sample_kpis
 from tests.helpers_reports import empty_tables, load_event, sample_tables
 
 AS_OF = date(2026, 11, 28)
@@ -80,7 +81,10 @@ def chalice_client(moto_aws, monkeypatch):
     from chalicelib import query
 
     calls: list[str] = []
-    tables = sample_tables()
+    tables = {
+        **sample_tables(),
+        **{f"kpi/{n}": t for n, t in sample_kpis(AS_OF, 20, users=100, events=3000).items()},
+    }
 
     def fake_run_query(name, params=None, *, settings, engine=None):
         calls.append(name)
@@ -101,11 +105,14 @@ def test_schedule_handler_writes_the_report_for_the_events_day(chalice_client):
     event = load_event("schedule/daily_report.json")
     # WHEN the daily_report handler is invoked
     response = client.lambda_.invoke("daily_report", event)
-    # THEN the three report queries ran and the objects are under that day
-    assert sorted(calls) == ["guild_membership", "player_purchases", "player_standings"]
+    # THEN the three report queries and the KPIs ran and the objects are under that day
+    assert sorted(c for c in calls if not c.startswith("kpi/")) == [
+        "guild_membership", "player_purchases", "player_standings",
+    ]  # fmt: skip
+    assert len([c for c in calls if c.startswith("kpi/")]) == len(KPI_FILES)
     s3 = boto3.client("s3", region_name="us-east-1")
     keys = sorted(_objects(s3, bucket))
-    assert keys == [f"reports/dt=2026-11-28/{n}" for n in EXPECTED_NAMES]
+    assert keys == [f"reports/dt=2026-11-28/{n}" for n in sorted(EXPECTED_NAMES + KPI_FILES)]
     assert response.payload["date"] == "2026-11-28"
     assert response.payload["row_counts"]["player_standings"] == 30
     html = s3.get_object(Bucket=bucket, Key="reports/dt=2026-11-28/index.html")["Body"].read()
@@ -119,9 +126,9 @@ def test_on_demand_handler_takes_a_date_and_is_idempotent(chalice_client):
     # WHEN report_now is invoked twice for the same date
     client.lambda_.invoke("report_now", {"date": "2026-01-05"})
     response = client.lambda_.invoke("report_now", {"date": "2026-01-05"})
-    # THEN there is one set of five objects for that day
+    # THEN there is one set of objects for that day (the five reports', one CSV per KPI)
     assert response.payload["index_uri"] == f"s3://{bucket}/reports/dt=2026-01-05/index.html"
-    assert len(_objects(s3, bucket)) == 5
+    assert len(_objects(s3, bucket)) == 5 + len(KPI_FILES)
 
 
 def test_on_demand_with_no_events_publishes_a_no_events_report(chalice_client, monkeypatch):
@@ -129,7 +136,13 @@ def test_on_demand_with_no_events_publishes_a_no_events_report(chalice_client, m
     client, bucket, _ = chalice_client
     from chalicelib import query
 
-    empty = empty_tables()
+    empty = {
+        **empty_tables(),
+        **{
+            f"kpi/{n}": t.slice(0, 0)
+            for n, t in sample_kpis(AS_OF, 5, users=20, events=300).items()
+        },
+    }
     monkeypatch.setattr(query, "run_query", lambda name, params=None, **kw: empty[name])
     # WHEN the on-demand report runs
     response = client.lambda_.invoke("report_now", {"date": "2026-01-06"})

@@ -10,7 +10,9 @@ CREATE EXTERNAL TABLE IF NOT EXISTS events (
     host               string,
     user_agent         string,
     app_version        string,
-    payload            string
+    payload            string,
+    session_id         string,
+    platform           string
 )
 PARTITIONED BY (dt string)
 STORED AS PARQUET
