@@ -27,6 +27,7 @@ import boto3
 import pyarrow.parquet as pq
 import pytest
 
+from chalicelib.query.kpi import KPI_NAMES
 from gamepipe.infra.package import Package, package
 from gamepipe.infra.sandbox import Outcome, Sandbox, SandboxError, create_data_plane
 
@@ -222,9 +223,10 @@ def test_report_functions_query_render_and_publish(
     sandbox: Sandbox, pipeline: dict[str, Outcome], function: str
 ) -> None:
     outcome = pipeline[function]
-    # THEN the queries went to Athena in the stack's workgroup
+    # THEN the queries (three reports, the dashboard's KPIs) went to Athena in the stack's
+    # workgroup
     starts = [c for c in outcome.calls if c["operation"] == "StartQueryExecution"]
-    assert [c["params"]["WorkGroup"] for c in starts] == ["gamepipe-prod"] * 3
+    assert [c["params"]["WorkGroup"] for c in starts] == ["gamepipe-prod"] * (3 + len(KPI_NAMES))
     # AND index.html and the CSVs were written to the reports bucket
     bucket = sandbox.model.physical_name("ReportsBucket")
     keys = {k.rsplit("/", 1)[-1] for k in outcome.result["keys"]}
