@@ -25,6 +25,7 @@ ENV_BY_NAME = {
     "reports_bucket": "GAMEPIPE_REPORTS_BUCKET",
     "glue_database": "GAMEPIPE_GLUE_DATABASE",
     "athena_workgroup": "GAMEPIPE_ATHENA_WORKGROUP",
+    "applications_table": "GAMEPIPE_APPLICATIONS_TABLE",
 }
 
 
@@ -40,6 +41,7 @@ class ResourceNames:
     glue_database: str
     failure_queue: str
     athena_workgroup: str
+    applications_table: str  # DynamoDB: the applications and their API key hashes
     artifacts_bucket: str  # where `make deploy` uploads deployment.zip (outside the stack)
 
     def env(self) -> dict[str, str]:
@@ -66,5 +68,6 @@ def resource_names(
         glue_database=base.replace("-", "_"),
         failure_queue=f"{base}-consumer-failures",
         athena_workgroup=base,
+        applications_table=f"{base}-applications",
         artifacts_bucket=f"{base}-artifacts{suffix}",
     )

@@ -199,8 +199,17 @@ def run_demo(opts: DemoOptions) -> DemoResult:
             kept = True
         return result
     finally:
+        if opts.target == "aws" and stack.application_id:
+            _revoke(settings, stack.application_id)  # its key was in this run's environment
         if not kept:
             stack.stop()
+
+
+def _revoke(settings: Any, application_id: str) -> None:
+    """Revoke the application the demo created on a deployed stage."""
+    from gamepipe.applications import open_store
+
+    open_store(settings).revoke(application_id)
 
 
 def _generate(url: str, opts: DemoOptions, truth: Path, run_dir: Path) -> float:

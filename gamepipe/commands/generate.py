@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import datetime
 from pathlib import Path
 
 import click
 from tqdm import tqdm
 
+from chalicelib.applications import ENV_API_KEY
 from gamepipe.commands.stack_env import attach_local_stack
-from gamepipe.generator.model import DEFAULT_START, parse_weights
+from gamepipe.generator.model import parse_weights
 from gamepipe.generator.runner import Summary, run
 from gamepipe.generator.sender import open_target
 from gamepipe.generator.stream import generate as generate_stream
@@ -29,6 +31,16 @@ def _target(given: str | None) -> str:
             "or give --target http://host:port"
         )
     return str(stack["api_url"])
+
+
+def _stack_key(target: str) -> str | None:
+    """The running local stack's key when ``target`` is that stack's API."""
+    from gamepipe.stack import state
+
+    stack = state.load() or {}
+    if state.running(stack) and str(stack.get("api_url", "")).rstrip("/") == target.rstrip("/"):
+        return (stack.get("env") or {}).get(ENV_API_KEY) or None
+    return None
 
 
 def _parse_start(value: str) -> datetime:
@@ -62,9 +74,9 @@ def _parse_start(value: str) -> datetime:
 )
 @click.option(
     "--start",
-    default=DEFAULT_START.strftime("%Y-%m-%dT%H:%M:%SZ"),
-    show_default=True,
-    help="Time of the first event (UTC).",
+    default=None,
+    help="Time of the first event, e.g. 2026-01-05T00:00:00Z (default: DAYS before today's "
+    "00:00 UTC, inside the API's event-time window).",
 )
 @click.option("--days", default=1.0, show_default=True, help="Days the events are spread over.")
 @click.option(
@@ -72,6 +84,12 @@ def _parse_start(value: str) -> datetime:
     default=None,
     help="Reuse HTTP connections (default: yes for https, no for plain http such as chalice "
     "local, where a connection per request measured 2x faster).",
+)
+@click.option(
+    "--api-key",
+    default=None,
+    help=f"The application's API key (default: ${ENV_API_KEY}, or the running local stack's). "
+    "`gamepipe apps create NAME` makes one.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar or text summary.")
 @click.option(
@@ -88,17 +106,24 @@ def generate(
     bad_fraction: float,
     resend_fraction: float,
     truth: Path | None,
-    start: str,
+    start: str | None,
     days: float,
     keep_alive: bool | None,
+    api_key: str | None,
     quiet: bool,
     summary_json: Path | None,
 ) -> None:
     """Generate plausible game events and send them (deterministic for a seed)."""
     target = _target(target)
+    api_key = api_key or os.environ.get(ENV_API_KEY) or _stack_key(target)
+    if target.startswith("http") and not api_key:
+        raise click.UsageError(
+            f"the API needs an application's key: give --api-key or set {ENV_API_KEY} "
+            "(`gamepipe apps create NAME` makes one)"
+        )
     try:
         parsed_weights = parse_weights(weights)
-        sink = open_target(target, keep_alive=keep_alive)
+        sink = open_target(target, keep_alive=keep_alive, api_key=api_key)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     if batch_size < 1 or batch_size > 500:
@@ -108,7 +133,7 @@ def generate(
         events,
         seed,
         weights=parsed_weights,
-        start=_parse_start(start),
+        start=_parse_start(start) if start else None,
         days=days,
         bad_fraction=bad_fraction,
         resend_fraction=resend_fraction,

@@ -8,7 +8,7 @@ from datetime import datetime
 from typing import Any
 
 from gamepipe.generator.bad import make_bad
-from gamepipe.generator.model import DEFAULT_START, World, parse_weights, timeline
+from gamepipe.generator.model import World, default_start, parse_weights, timeline
 
 # A resend goes out a few events after the original, as a retrying client would.
 RESEND_DELAY = (1, 20)
@@ -29,12 +29,13 @@ def generate(
     seed: int,
     *,
     weights: Mapping[str, float] | str | None = None,
-    start: datetime = DEFAULT_START,
+    start: datetime | None = None,
     days: float = 1.0,
     bad_fraction: float = 0.0,
     resend_fraction: float = 0.02,
 ) -> Iterator[Generated]:
-    """Exactly ``events`` events (bad ones and resends included), deterministic for ``seed``."""
+    """Exactly ``events`` events (bad ones and resends included), deterministic for ``seed``
+    (and ``start``: by default ``days`` before today, see ``default_start``)."""
     if users < 1:
         raise ValueError("users must be >= 1")
     if not 0 <= bad_fraction <= 1 or not 0 <= resend_fraction <= 1:
@@ -43,7 +44,7 @@ def generate(
     world = World.create(users, seed, w)
     rng = world.rng
     pending: list[tuple[int, dict[str, Any]]] = []  # (due position, event to resend)
-    for i, ts in enumerate(timeline(events, start, days)):
+    for i, ts in enumerate(timeline(events, start or default_start(days), days)):
         if pending and pending[0][0] <= i:
             _, original = pending.pop(0)
             yield Generated(original, resend=True)

@@ -20,7 +20,14 @@ from chalicelib.names import ENV_BY_NAME, ResourceNames, resource_names
 from gamepipe.infra.layer import ssm_parameter
 
 # Chalice's logical id of each function (app.py names -> CamelCase).
-FUNCTIONS = ("APIHandler", "ConsumeEvents", "CompactLake", "DailyReport", "ReportNow")
+FUNCTIONS = (
+    "APIHandler",
+    "ApiKeyAuthorizer",
+    "ConsumeEvents",
+    "CompactLake",
+    "DailyReport",
+    "ReportNow",
+)
 # Those whose modules import numpy/pyarrow/pandas/awswrangler: they get the layer.
 LAYERED = ("ConsumeEvents", "CompactLake", "DailyReport", "ReportNow")
 # Services whose actions read or write data: never on Resource "*".
@@ -106,6 +113,10 @@ def policies(names: ResourceNames, data_prefix: str, deadletter_prefix: str) -> 
     ]
     return {
         "APIHandler": [_allow(["kinesis:PutRecord", "kinesis:PutRecords"], [stream])],
+        # One consistent GetItem per key lookup (chalicelib/auth.py); nothing else.
+        "ApiKeyAuthorizer": [
+            _allow(["dynamodb:GetItem"], [{"Fn::GetAtt": ["ApplicationsTable", "Arn"]}])
+        ],
         "ConsumeEvents": [
             # The event source mapping reads the stream with the function's role.
             _allow(
@@ -191,6 +202,7 @@ def _function_env() -> dict[str, Any]:
         "reports_bucket": {"Ref": "ReportsBucket"},
         "glue_database": {"Ref": "GlueDatabase"},
         "athena_workgroup": {"Ref": "AthenaWorkGroup"},
+        "applications_table": {"Ref": "ApplicationsTable"},
     }
     assert set(refs) == set(ENV_BY_NAME)
     env = {ENV_BY_NAME[k]: v for k, v in refs.items()}
@@ -277,6 +289,21 @@ def merge_template(
                 "SqsManagedSseEnabled": True,
             },
         },
+        "ApplicationsTable": {
+            "Type": "AWS::DynamoDB::Table",
+            # The API keys' hashes: keep the table (and its backups) if the stack goes.
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "TableName": names.applications_table,
+                "AttributeDefinitions": [{"AttributeName": "application_id", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "application_id", "KeyType": "HASH"}],
+                "BillingMode": "PAY_PER_REQUEST",
+                # KMS with the AWS managed key (aws/dynamodb): key use shows in CloudTrail.
+                "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
+            },
+        },
         "AthenaWorkGroup": {
             "Type": "AWS::Athena::WorkGroup",
             "Properties": {
@@ -335,6 +362,7 @@ def merge_template(
         "ReportsBucketName": ("ReportsBucket", "Ref"),
         "GlueDatabaseName": ("GlueDatabase", "Ref"),
         "AthenaWorkGroupName": ("AthenaWorkGroup", "Ref"),
+        "ApplicationsTableName": ("ApplicationsTable", "Ref"),
         "ConsumerFailuresQueueUrl": ("ConsumerFailures", "Ref"),
         "ReportNowName": ("ReportNow", "Ref"),
         "ConsumeEventsName": ("ConsumeEvents", "Ref"),

@@ -25,6 +25,7 @@ DATA_PLANE_TYPES = (
     "AWS::SQS::Queue",
     "AWS::Glue::Database",
     "AWS::Athena::WorkGroup",
+    "AWS::DynamoDB::Table",
 )
 # Stack outputs -> the variables the CLI reads (chalicelib/settings.py).
 OUTPUT_ENV = {
@@ -34,6 +35,7 @@ OUTPUT_ENV = {
     "ReportsBucketName": "GAMEPIPE_REPORTS_BUCKET",
     "GlueDatabaseName": "GAMEPIPE_GLUE_DATABASE",
     "AthenaWorkGroupName": "GAMEPIPE_ATHENA_WORKGROUP",
+    "ApplicationsTableName": "GAMEPIPE_APPLICATIONS_TABLE",
     "AccountId": "GAMEPIPE_BUCKET_OWNER",
     "EndpointURL": "GAMEPIPE_API_URL",
 }

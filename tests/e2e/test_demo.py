@@ -11,6 +11,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -121,9 +122,11 @@ def test_kill_consumer_mid_run_and_restart(tmp_path: Path, e2e_env: dict[str, st
         # ...and the lake answers exactly what the oracle does (no loss, no double count)
         answers = _query_answers(state, tmp_path, e2e_env)
         assert answers == oracle_answers(truth)
-        # AND any function can be invoked on demand against the same stack
+        # AND any function can be invoked on demand against the same stack (the generator
+        # dated its events yesterday: today's report holds them)
+        today = datetime.now(UTC).date().isoformat()
         inv = subprocess.run(
-            gamepipe_cmd("invoke", "report_now", "--event", '{"date": "2026-01-01"}'),
+            gamepipe_cmd("invoke", "report_now", "--event", json.dumps({"date": today})),
             cwd=ROOT,
             env=e2e_env,
             capture_output=True,

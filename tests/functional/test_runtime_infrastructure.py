@@ -33,11 +33,12 @@ def test_one_role_per_function_and_no_shared_default_role(template: dict[str, An
     # GIVEN the packaged template WHEN looking at each function's Role
     fns = checks.functions(template)
     roles = {name: checks.role_of(fn) for name, fn in fns.items()}
-    # THEN the five functions each run with their own role of this stack
+    # THEN the six functions (the API's authorizer one of them) each run with their own
+    # role of this stack
     assert set(fns) == set(FUNCTIONS)
     assert sorted(roles.values()) == sorted(f"{name}Role" for name in FUNCTIONS)
     kinds = [r["Type"] for r in template["Resources"].values()]
-    assert kinds.count("AWS::IAM::Role") == 5
+    assert kinds.count("AWS::IAM::Role") == len(FUNCTIONS) == 6
     assert "DefaultRole" not in template["Resources"]
 
 
@@ -144,6 +145,7 @@ def test_resources_only_is_self_contained(template: dict[str, Any]) -> None:
         "AWS::Kinesis::Stream",
         "AWS::S3::Bucket",
         "AWS::SQS::Queue",
+        "AWS::DynamoDB::Table",
     }
     assert set(small["Parameters"]) == {"ShardCount"}
     assert {"StreamName", "StreamArn", "DataBucketName"} <= set(small["Outputs"])

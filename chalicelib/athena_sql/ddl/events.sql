@@ -10,7 +10,8 @@ CREATE EXTERNAL TABLE IF NOT EXISTS events (
     host               string,
     user_agent         string,
     app_version        string,
-    payload            string
+    payload            string,
+    application_id     string
 )
 PARTITIONED BY (dt string)
 STORED AS PARQUET
