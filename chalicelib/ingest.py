@@ -35,6 +35,7 @@ from chalicelib.contract import (
     EVENT_TYPES,
     SERVER_FIELDS,
     ValidationFailure,
+    Window,
     event_problem,
     utf8_problem,
     validate_event,
@@ -326,6 +327,7 @@ def ingest_batch(
 
     stamp = _Stamp.build(info, now)
     limits = settings.limits
+    window = Window.around(stamp.now, limits, backfill=info.backfill)
     lines: list[_Line] = []
     rejected: list[dict[str, Any]] = []
     decode = _event_decoder.decode
@@ -334,10 +336,10 @@ def ingest_batch(
         try:
             # UTF-8 first: the envelope's Raw scan lets invalid bytes through, msgspec
             # checks known strings only, and the consumer gives this same reason.
-            reason = utf8_problem(raw)
+            reason = None if raw.isascii() else utf8_problem(raw)
             if reason is None:
                 event = decode(raw)
-                reason = event_problem(raw, event, stamp.now, limits, backfill=info.backfill)
+                reason = event_problem(raw, event, window, limits)
             if reason is not None:
                 rejected.append({"index": i, "reason": reason})
                 continue
@@ -393,7 +395,8 @@ def ingest_single(
         return IngestResult(
             400, rejected=[{"index": 0, "reason": str(exc)}], error="event rejected"
         )
-    reason = event_problem(body, event, stamp.now, settings.limits, backfill=info.backfill)
+    window = Window.around(stamp.now, settings.limits, backfill=info.backfill)
+    reason = event_problem(body, event, window, settings.limits)
     if reason is not None:
         return IngestResult(400, rejected=[{"index": 0, "reason": reason}], error="event rejected")
     data, event_id = _line_from_dict(obj, stamp)

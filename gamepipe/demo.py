@@ -168,6 +168,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
             "glue database": f"{created['glue_database']} ({len(created['glue_tables'])} tables)",
             "stream": created["stream_arn"],
             "API": f"{url}/v1/events",
+            "application (its key sent the events)": str(stack.application_id),
             "truth file": str(truth),
             "answers json": str(opts.answers_json or "(not written)"),
             "run dir (logs, checkpoints)": str(run_dir),

@@ -17,6 +17,7 @@ from chalicelib.contract import (
     EventBase,
     Limits,
     ValidationFailure,
+    Window,
     check_line,
     event_problem,
     raw_problem,
@@ -128,8 +129,9 @@ def decode_batch(
     rec_idx = [r for r, split in zip(owners, per_record, strict=True) for _ in split]
     line_idx = [n for split in per_record for n in range(len(split))]
     events = _decode_all(joined, lines)
+    windows: dict[tuple[datetime, bool], Window] = {}  # lines of one request share one
     if events is not None and not any(
-        _rules_problem(line, event, records[r], limits)
+        _rules_problem(line, event, records[r], limits, windows)
         for line, event, r in zip(lines, events, rec_idx, strict=True)
     ):
         out.events, out.payloads = events, lines
@@ -169,13 +171,21 @@ def _decode_all(joined: bytes, lines: list[bytes]) -> list[EventBase] | None:
 
 
 def _rules_problem(
-    line: bytes, event: EventBase, record: KinesisRecord, limits: Limits
+    line: bytes,
+    event: EventBase,
+    record: KinesisRecord,
+    limits: Limits,
+    windows: dict[tuple[datetime, bool], Window],
 ) -> str | None:
     """The contract's byte and time rules on a decoded line, as ``check_line`` applies them."""
     received = event.received_at or _arrival(record)
     if received is None:
         return raw_problem(line, event, limits)
-    return event_problem(line, event, received, limits, backfill=bool(event.backfill))
+    key = (received, bool(event.backfill))
+    window = windows.get(key)
+    if window is None:
+        window = windows[key] = Window.around(received, limits, backfill=key[1])
+    return event_problem(line, event, window, limits)
 
 
 def _arrival(record: KinesisRecord) -> datetime | None:

@@ -14,6 +14,7 @@ from chalicelib.contract.models import (
 from chalicelib.contract.rules import (
     DEFAULT_LIMITS,
     Limits,
+    Window,
     event_problem,
     raw_problem,
     utf8_problem,
@@ -37,6 +38,7 @@ __all__ = [
     "PlayerStatusEvent",
     "PurchaseEvent",
     "ValidationFailure",
+    "Window",
     "check_line",
     "decode_event",
     "event_problem",

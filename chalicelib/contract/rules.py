@@ -118,18 +118,53 @@ def unknown_bytes(raw: bytes, cls: type) -> int:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class Window:
+    """The event-time window around one receive time, its bounds computed once: comparing
+    two datetimes is ~100x cheaper than building the bounds per event."""
+
+    earliest: datetime | None  # None: an application allowed to backfill has no lower bound
+    latest: datetime
+    limits: Limits
+
+    @classmethod
+    def around(
+        cls, received_at: datetime, limits: Limits = DEFAULT_LIMITS, *, backfill: bool = False
+    ) -> Window:
+        """The window for events received at ``received_at``."""
+        earliest = None if backfill else received_at - limits.max_age
+        return cls(earliest, received_at + limits.max_future, limits)
+
+    def problem(self, event_ts: datetime) -> str | None:
+        """Why ``event_ts`` is outside the window, or None."""
+        if event_ts > self.latest:
+            return (
+                f"event_ts {event_ts.isoformat()} is more than {_span(self.limits.max_future)} "
+                "after the event was received; check the device clock"
+            )
+        if self.earliest is not None and event_ts < self.earliest:
+            return (
+                f"event_ts {event_ts.isoformat()} is more than {_span(self.limits.max_age)} "
+                "before the event was received; older history is imported by an application "
+                "allowed to backfill (README: Backfilling history)"
+            )
+        return None
+
+
 def event_problem(
-    raw: bytes,
-    event: EventBase,
-    received_at: datetime,
-    limits: Limits = DEFAULT_LIMITS,
-    *,
-    backfill: bool = False,
+    raw: bytes, event: EventBase, window: Window, limits: Limits = DEFAULT_LIMITS
 ) -> str | None:
     """Every rule on a typed-valid event's bytes and time (UTF-8 already checked)."""
-    return raw_problem(raw, event, limits) or window_problem(
-        event.event_ts, received_at, limits, backfill=backfill
-    )
+    # The common case in a few byte scans and two comparisons (this runs per event on both
+    # sides): ASCII, no escape, smaller than the unknown-field cap, inside the window.
+    if b"\\" in raw or not raw.isascii() or len(raw) > limits.max_unknown_bytes:
+        reason = raw_problem(raw, event, limits)
+        if reason is not None:
+            return reason
+    ts = event.event_ts
+    if ts > window.latest or (window.earliest is not None and ts < window.earliest):
+        return window.problem(ts)
+    return None
 
 
 def window_problem(
@@ -140,18 +175,7 @@ def window_problem(
     backfill: bool = False,
 ) -> str | None:
     """Why ``event_ts`` is outside the event-time window around ``received_at``, or None."""
-    if event_ts > received_at + limits.max_future:
-        return (
-            f"event_ts {event_ts.isoformat()} is more than {_span(limits.max_future)} after the "
-            "event was received; check the device clock"
-        )
-    if not backfill and event_ts < received_at - limits.max_age:
-        return (
-            f"event_ts {event_ts.isoformat()} is more than {_span(limits.max_age)} before the "
-            "event was received; older history is imported by an application allowed to "
-            "backfill (README: Backfilling history)"
-        )
-    return None
+    return Window.around(received_at, limits, backfill=backfill).problem(event_ts)
 
 
 def _span(delta: timedelta) -> str:

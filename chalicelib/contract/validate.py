@@ -11,6 +11,7 @@ from chalicelib.contract.models import Event, EventBase
 from chalicelib.contract.rules import (
     DEFAULT_LIMITS,
     Limits,
+    Window,
     event_problem,
     raw_problem,
     utf8_problem,
@@ -60,7 +61,8 @@ def check_line(line: bytes, arrival: datetime | None, limits: Limits = DEFAULT_L
     if received is None:
         reason = raw_problem(line, event, limits)
     else:
-        reason = event_problem(line, event, received, limits, backfill=bool(event.backfill))
+        window = Window.around(received, limits, backfill=bool(event.backfill))
+        reason = event_problem(line, event, window, limits)
     if reason is not None:
         raise ValidationFailure(reason)
     return event
