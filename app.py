@@ -44,11 +44,14 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
+# api_key_required: API Gateway meters each request against the usage-plan key the authorizer
+# returns (per-application throttling on AWS; chalice local ignores it).
 @app.route(
     "/v1/events",
     methods=["POST"],
     content_types=["application/json"],
     authorizer=api_key_authorizer,
+    api_key_required=True,
 )
 def post_events() -> Any:
     """Accept a batch ``{"events": [...]}``; reply with accepted ids and rejections."""
@@ -63,6 +66,7 @@ def post_events() -> Any:
     methods=["POST"],
     content_types=["application/json"],
     authorizer=api_key_authorizer,
+    api_key_required=True,
 )
 def post_event(event_type: str) -> Any:
     """Accept one event whose type is in the path and metadata in the body."""

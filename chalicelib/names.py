@@ -42,6 +42,7 @@ class ResourceNames:
     failure_queue: str
     athena_workgroup: str
     applications_table: str  # DynamoDB: the applications and their API key hashes
+    logs_bucket: str  # S3 server access logs of the data and reports buckets
     artifacts_bucket: str  # where `make deploy` uploads deployment.zip (outside the stack)
 
     def env(self) -> dict[str, str]:
@@ -69,5 +70,6 @@ def resource_names(
         failure_queue=f"{base}-consumer-failures",
         athena_workgroup=base,
         applications_table=f"{base}-applications",
+        logs_bucket=f"{base}-logs{suffix}",
         artifacts_bucket=f"{base}-artifacts{suffix}",
     )

@@ -1,7 +1,9 @@
 """The CloudFormation template merged into ``chalice package`` output, generated per stage.
 
 What Chalice cannot express: the data plane (stream, buckets, Glue database, failure queue,
-Athena workgroup), one least-privilege role per function, the AWS SDK for pandas layer
+Athena workgroup, applications table; hardened storage: ``gamepipe/infra/storage.py``),
+the API's throttling, usage plan, JSON errors and access logs (``gamepipe/infra/api.py``),
+one least-privilege role per function, the AWS SDK for pandas layer
 (its ARN resolved by CloudFormation from the public SSM parameter), every GAMEPIPE_* name
 as a reference to the stack's own resources, and the Kinesis mapping's partial-batch
 response, bisect, retry cap and failure destination.
@@ -17,7 +19,9 @@ import sys
 from typing import Any
 
 from chalicelib.names import ENV_BY_NAME, ResourceNames, resource_names
+from gamepipe.infra.api import API_PARAMETERS, api_resources, rest_api_properties
 from gamepipe.infra.layer import ssm_parameter
+from gamepipe.infra.storage import STORAGE_PARAMETERS, storage_resources
 
 # Chalice's logical id of each function (app.py names -> CamelCase).
 FUNCTIONS = (
@@ -210,28 +214,6 @@ def _function_env() -> dict[str, Any]:
     return env
 
 
-def _private_bucket(name: str, lifecycle: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "Type": "AWS::S3::Bucket",
-        "Properties": {
-            "BucketName": _sub(name),
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
-            },
-            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [
-                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-                ]
-            },
-            "LifecycleConfiguration": {"Rules": lifecycle},
-        },
-    }
-
-
 def merge_template(
     stage: str,
     region: str,
@@ -258,19 +240,8 @@ def merge_template(
                 "StreamEncryption": {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"},
             },
         },
-        "DataBucket": _private_bucket(names.data_bucket, [abort_uploads]),
-        "ReportsBucket": _private_bucket(
-            names.reports_bucket,
-            [
-                abort_uploads,
-                {
-                    "Id": "expire-athena-results",
-                    "Status": "Enabled",
-                    "Prefix": f"{ATHENA_RESULTS_PREFIX}/",
-                    "ExpirationInDays": 7,
-                },
-            ],
-        ),
+        **storage_resources(names, ATHENA_RESULTS_PREFIX, abort_uploads),
+        **api_resources(),
         "GlueDatabase": {
             "Type": "AWS::Glue::Database",
             "Properties": {
@@ -279,14 +250,6 @@ def merge_template(
                     "Name": names.glue_database,
                     "Description": "gamepipe lake tables (created by the consumer's glue_catalog)",
                 },
-            },
-        },
-        "ConsumerFailures": {
-            "Type": "AWS::SQS::Queue",
-            "Properties": {
-                "QueueName": names.failure_queue,
-                "MessageRetentionPeriod": 1209600,
-                "SqsManagedSseEnabled": True,
             },
         },
         "ApplicationsTable": {
@@ -340,6 +303,12 @@ def merge_template(
                 "RetentionInDays": 30,
             },
         }
+    # An API flood cannot take the consumer's concurrency: one poller per shard (the
+    # mapping's parallelization factor is 1) is always reserved for it.
+    resources["ConsumeEvents"]["Properties"]["ReservedConcurrentExecutions"] = {"Ref": "ShardCount"}
+    # The authorizer does one GetItem (or nothing, cached): small and quick.
+    resources["ApiKeyAuthorizer"]["Properties"].update(MemorySize=256, Timeout=10)
+    resources["RestAPI"] = rest_api_properties()
     resources["ConsumeEvents"]["Properties"]["Events"] = {
         "ConsumeEventsKinesisEventSource": {
             "Properties": {
@@ -363,6 +332,9 @@ def merge_template(
         "GlueDatabaseName": ("GlueDatabase", "Ref"),
         "AthenaWorkGroupName": ("AthenaWorkGroup", "Ref"),
         "ApplicationsTableName": ("ApplicationsTable", "Ref"),
+        "UsagePlanId": ("ApplicationsUsagePlan", "Ref"),
+        "LogsBucketName": ("LogsBucket", "Ref"),
+        "ApiAccessLogGroup": ("ApiAccessLogs", "Ref"),
         "ConsumerFailuresQueueUrl": ("ConsumerFailures", "Ref"),
         "ReportNowName": ("ReportNow", "Ref"),
         "ConsumeEventsName": ("ConsumeEvents", "Ref"),
@@ -392,6 +364,8 @@ def merge_template(
                     "region/Python/architecture); point it at your own parameter to override."
                 ),
             },
+            **STORAGE_PARAMETERS,
+            **API_PARAMETERS,
             "AthenaBytesScannedCutoff": {
                 "Type": "Number",
                 "Default": 10 * 1024**3,

@@ -136,7 +136,7 @@ def test_cloudformation_deploys_the_data_plane_and_roles_to_localstack(
     assert "shards 4" in proc.stdout
     assert (
         "created APIHandlerRole,CompactLakeRole,ConsumeEventsRole,ConsumerFailures,DataBucket,"
-        "EventsStream,ReportsBucket"
+        "EventsStream,LogsBucket,ReportsBucket"
     ) in proc.stdout
 
 

@@ -98,3 +98,22 @@ def test_apps_cli_mistakes_are_short_messages(moto_aws: None) -> None:
     # THEN each is one line saying what to do
     assert unknown.exit_code == 1 and "gamepipe apps list" in unknown.output
     assert rotate.exit_code == 1 and "create a new one" in rotate.output
+
+
+def test_on_aws_each_application_gets_a_key_in_the_usage_plan(moto_aws: None) -> None:
+    # GIVEN a stack's usage plan (GAMEPIPE_USAGE_PLAN_ID, from the stack's outputs)
+    from gamepipe.applications import create_application
+
+    apigateway = boto3.client("apigateway")
+    plan = apigateway.create_usage_plan(name="gamepipe-dev-applications")["id"]
+    _store()
+    # WHEN an application is created
+    app, key = create_application(Settings(), "dragon quest", usage_plan_id=plan)
+    # THEN the plan holds one key whose value is the application's usage key...
+    (plan_key,) = apigateway.get_usage_plan_keys(usagePlanId=plan)["items"]
+    assert plan_key["value"] == app.usage_key and len(str(app.usage_key)) >= 20
+    # ...which the authorizer hands to API Gateway as the request's usage identifier
+    verdict = Authorizer(_store(), 0).identify(key)
+    assert verdict.principal is not None and verdict.principal.usage_key == app.usage_key
+    # AND the client's key is not the usage key
+    assert app.usage_key not in key
