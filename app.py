@@ -44,15 +44,18 @@ def health() -> dict[str, str]:
     return {"status": "ok"}
 
 
-# api_key_required: API Gateway meters each request against the usage-plan key the authorizer
-# returns (per-application throttling on AWS; chalice local ignores it).
-@app.route(
-    "/v1/events",
-    methods=["POST"],
-    content_types=["application/json"],
-    authorizer=api_key_authorizer,
-    api_key_required=True,
-)
+# The ingest routes: JSON, the application's key checked by the authorizer, and
+# api_key_required so API Gateway meters each request against the usage-plan key the
+# authorizer returns (per-application throttling on AWS; chalice local ignores it).
+INGEST: dict[str, Any] = {
+    "methods": ["POST"],
+    "content_types": ["application/json"],
+    "authorizer": api_key_authorizer,
+    "api_key_required": True,
+}
+
+
+@app.route("/v1/events", **INGEST)
 def post_events() -> Any:
     """Accept a batch ``{"events": [...]}``; reply with accepted ids and rejections."""
     request = _request()
@@ -61,13 +64,7 @@ def post_events() -> Any:
     return ingest.to_response(result)
 
 
-@app.route(
-    "/v1/events/{event_type}",
-    methods=["POST"],
-    content_types=["application/json"],
-    authorizer=api_key_authorizer,
-    api_key_required=True,
-)
+@app.route("/v1/events/{event_type}", **INGEST)
 def post_event(event_type: str) -> Any:
     """Accept one event whose type is in the path and metadata in the body."""
     request = _request()

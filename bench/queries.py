@@ -230,6 +230,8 @@ def synth_events(
         "attack": pa.array(rng.integers(0, 1000, n)),
         "defense": pa.array(rng.integers(0, 1000, n)),
         "health": pa.array(rng.integers(0, 100, n)),
+        # one game: the questions' application filter ('' = all) reads this column too
+        "application_id": _strings(["bench-game"], np.zeros(n, dtype=np.int64)),
     }
     everything = pa.table(base)
     with_stats = rng.random(n) < 0.5

@@ -33,7 +33,7 @@ _KEY = re.compile(r"^gpk\.([0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3
 MAX_TOKEN_CHARS = 256  # longer header values are refused before any work
 # What API Gateway checks before it invokes the authorizer (a non-matching header is a 401
 # without a Lambda call): the shape of a key, as new_key makes it.
-IDENTITY_PATTERN = r"^(Bearer )?gpk\.[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$"
+IDENTITY_PATTERN = r"^([Bb]earer )?gpk\.[0-9a-f-]{36}\.[A-Za-z0-9_-]{43}$"
 
 
 class UnknownApplication(KeyError):

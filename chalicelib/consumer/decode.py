@@ -19,7 +19,6 @@ from chalicelib.contract import (
     ValidationFailure,
     Window,
     check_line,
-    event_problem,
     raw_problem,
     utf8_problem,
 )
@@ -129,11 +128,7 @@ def decode_batch(
     rec_idx = [r for r, split in zip(owners, per_record, strict=True) for _ in split]
     line_idx = [n for split in per_record for n in range(len(split))]
     events = _decode_all(joined, lines)
-    windows: dict[tuple[datetime, bool], Window] = {}  # lines of one request share one
-    if events is not None and not any(
-        _rules_problem(line, event, records[r], limits, windows)
-        for line, event, r in zip(lines, events, rec_idx, strict=True)
-    ):
+    if events is not None and _all_keep_the_rules(joined, lines, events, rec_idx, records, limits):
         out.events, out.payloads = events, lines
         out.record_index, out.line_index = rec_idx, line_idx
         return out
@@ -170,22 +165,40 @@ def _decode_all(joined: bytes, lines: list[bytes]) -> list[EventBase] | None:
     return events if len(events) == len(lines) else None
 
 
-def _rules_problem(
-    line: bytes,
-    event: EventBase,
-    record: KinesisRecord,
+def _all_keep_the_rules(
+    joined: bytes,
+    lines: list[bytes],
+    events: list[EventBase],
+    rec_idx: list[int],
+    records: list[KinesisRecord],
     limits: Limits,
-    windows: dict[tuple[datetime, bool], Window],
-) -> str | None:
-    """The contract's byte and time rules on a decoded line, as ``check_line`` applies them."""
-    received = event.received_at or _arrival(record)
-    if received is None:
-        return raw_problem(line, event, limits)
-    key = (received, bool(event.backfill))
-    window = windows.get(key)
-    if window is None:
-        window = windows[key] = Window.around(received, limits, backfill=key[1])
-    return event_problem(line, event, window, limits)
+) -> bool:
+    """Whether every decoded line keeps the contract's byte and time rules (as ``check_line``
+    applies them); False sends the chunk down the per-line path, which names each reason.
+
+    Cheap on the common chunk: one scan says no line can break a byte rule (ASCII, no
+    escape, every line within the unknown-field cap), and the lines of one API request
+    share their receive time, so each window is built once per run of equal times.
+    """
+    plain = (
+        joined.isascii()
+        and b"\\" not in joined
+        and max(map(len, lines)) <= limits.max_unknown_bytes
+    )
+    last: tuple[datetime | None, bool] | None = None
+    window: Window | None = None
+    for line, event, r in zip(lines, events, rec_idx, strict=True):
+        if not plain and raw_problem(line, event, limits) is not None:
+            return False
+        key = (event.received_at or _arrival(records[r]), bool(event.backfill))
+        if key != last:
+            last = key
+            window = None if key[0] is None else Window.around(key[0], limits, backfill=key[1])
+        if window is not None:
+            ts = event.event_ts
+            if ts > window.latest or (window.earliest is not None and ts < window.earliest):
+                return False
+    return True
 
 
 def _arrival(record: KinesisRecord) -> datetime | None:

@@ -384,3 +384,30 @@ def test_batch_key_is_deterministic() -> None:
     # GIVEN a batch's shard and first sequence number WHEN keyed THEN the layout is fixed
     key = batch_key(Settings(), "events", "2021-08-06", "shardId-000000000001", "123")
     assert key == "tables/events/dt=2021-08-06/shardId-000000000001-123.parquet"
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b',"r\\u0065ceived_at":"2021-08-06T00:00:01Z"}',  # a server field in disguise
+        b',"blob":"' + b"b" * 9000 + b'"}',  # unknown fields over 8 KiB
+        b',"extra":"\xff"}',  # not UTF-8
+    ],
+)
+def test_the_consumer_dead_letters_what_the_api_rejects_with_the_same_reason(tail: bytes) -> None:
+    # GIVEN an event line breaking one of the contract's byte rules, and one dated too far
+    # back, next to valid lines (as if put on the stream another way)
+    from chalicelib.ingest import ClientInfo, ingest_batch
+    from tests.helpers_ingest import FakeKinesis
+
+    bad = _ev()[:-1] + tail
+    old = _ev(event_ts="2021-06-01T00:00:00Z")  # 66 days before the record's arrival
+    # WHEN the consumer decodes them, and the API gets the same bytes at that arrival time
+    batch = decode_batch([_rec(b"\n".join([_ev(), bad, old, _ev()]))])
+    body = b'{"events":[' + bad + b"," + old + b"]}"
+    api = ingest_batch(body, ClientInfo(application_id="a"), Settings(), FakeKinesis(),
+                       now=datetime.fromtimestamp(ARRIVAL, UTC))  # fmt: skip
+    # THEN both refuse both, with the same reasons; the valid neighbours land
+    assert len(batch.events) == 2
+    assert [d.reason for d in batch.dead_letters] == [r["reason"] for r in api.rejected]
+    assert api.accepted == 0 and len(api.rejected) == 2
