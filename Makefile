@@ -132,7 +132,7 @@ deploy: $(STAMP) ## Package and deploy STAGE to AWS with your credentials (stack
 	$(BIN)/gamepipe stack deploy --stage $(STAGE)
 
 deploy-localstack: $(STAMP) localstack-install ## CloudFormation data plane on a throwaway LocalStack
-	$(LOCAL_AWS) SKIP_INIT=1 localstack/run.sh run $(LOCALSTACK_PORT) -- infrastructure/deploy.sh --stage $(STAGE) --resources-only --skip-type AWS::Glue::Database --skip-type AWS::Athena::WorkGroup
+	$(LOCAL_AWS) SKIP_INIT=1 localstack/run.sh run $(LOCALSTACK_PORT) -- infrastructure/deploy.sh --stage $(STAGE) --resources-only --skip-type AWS::Glue::Database --skip-type AWS::Athena::WorkGroup --skip-type AWS::DynamoDB::Table
 
 ##@ Speed and cost
 bench: $(STAMP) ## Quick benchmark suite (CI-sized), writes BENCHMARKS.md

@@ -10,9 +10,11 @@ import functools
 from typing import Any
 
 from chalice import Chalice
-from chalice.app import CloudWatchEvent, KinesisEvent, Request
+from chalice.app import AuthRequest, CloudWatchEvent, KinesisEvent, Request
 
 from chalicelib import aws, ingest, metrics
+from chalicelib.applications import HEADER, ApplicationStore
+from chalicelib.auth import AUTHORIZER_TTL_SECONDS, Authorizer
 from chalicelib.settings import Settings
 
 SETTINGS = Settings.from_env()
@@ -24,13 +26,36 @@ def _kinesis() -> Any:
     return aws.client("kinesis")
 
 
+@functools.lru_cache(maxsize=1)
+def _authorizer() -> Authorizer:
+    store = ApplicationStore(aws.client("dynamodb"), SETTINGS.applications_table)
+    return Authorizer(store, SETTINGS.auth_cache_seconds)
+
+
+@app.authorizer(ttl_seconds=AUTHORIZER_TTL_SECONDS, header=HEADER)
+def api_key_authorizer(auth_request: AuthRequest) -> dict[str, Any]:
+    """Which application the request's API key belongs to (Allow), or Deny (403)."""
+    return _authorizer().authorize(auth_request.token, auth_request.method_arn)
+
+
 @app.route("/health", methods=["GET"])
 def health() -> dict[str, str]:
     """Liveness probe."""
     return {"status": "ok"}
 
 
-@app.route("/v1/events", methods=["POST"], content_types=["application/json"])
+# The ingest routes: JSON, the application's key checked by the authorizer, and
+# api_key_required so API Gateway meters each request against the usage-plan key the
+# authorizer returns (per-application throttling on AWS; chalice local ignores it).
+INGEST: dict[str, Any] = {
+    "methods": ["POST"],
+    "content_types": ["application/json"],
+    "authorizer": api_key_authorizer,
+    "api_key_required": True,
+}
+
+
+@app.route("/v1/events", **INGEST)
 def post_events() -> Any:
     """Accept a batch ``{"events": [...]}``; reply with accepted ids and rejections."""
     request = _request()
@@ -39,7 +64,7 @@ def post_events() -> Any:
     return _reply(result)
 
 
-@app.route("/v1/events/{event_type}", methods=["POST"], content_types=["application/json"])
+@app.route("/v1/events/{event_type}", **INGEST)
 def post_event(event_type: str) -> Any:
     """Accept one event whose type is in the path and metadata in the body."""
     request = _request()

@@ -47,7 +47,9 @@ def generated_records(n: int, users: int) -> tuple[list[bytes], str]:
     """
     events = list(generate_events(users, n, seed=11))
     info = ClientInfo(host="api.gamepipe.example", user_agent="bench/consumer")
-    now = datetime(2026, 11, 27, tzinfo=UTC)
+    # received now: the generator dates its events in the day before today, inside the
+    # event-time window the consumer checks against received_at
+    now = datetime.now(UTC)
     chunk = users * EVENTS_PER_RECORD  # records group a call's events by userid
     out: list[bytes] = []
     for i in range(0, n, chunk):

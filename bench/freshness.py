@@ -68,6 +68,7 @@ def measure(target: str, events: int, rate: float, timeout: float = 120.0) -> di
 
         def send() -> None:
             http = requests.Session()
+            http.headers["Authorization"] = stack.env["GAMEPIPE_API_KEY"]  # the stack's app
             for i in range(events):
                 ev = _event(i)
                 started = time.perf_counter()

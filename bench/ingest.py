@@ -35,15 +35,22 @@ import requests
 
 from bench.common import Figure, cpu_seconds, main
 from chalicelib import ingest
+from chalicelib.applications import ApplicationStore
 from chalicelib.contract import validate_event
+from chalicelib.names import resource_names
 from chalicelib.settings import Settings
 from gamepipe.generator import generate_events
 from gamepipe.stack.procs import free_port
+from gamepipe.stack.resources import ensure_applications_table
 
 BENCH = "ingest"
 EVENTS_PER_REQUEST = 500
 HEADERS = {"Host": "api.example.com", "User-Agent": "bench/1.0", "Content-Type": "application/json"}
-CONTEXT = {"identity": {"sourceIp": "10.0.0.1"}}
+# As API Gateway passes it once the authorizer allowed the key (chalicelib/auth.py).
+CONTEXT = {
+    "identity": {"sourceIp": "10.0.0.1"},
+    "authorizer": {"application_id": "bench-app", "backfill": "false", "principalId": "bench-app"},
+}
 
 
 class StubKinesis:
@@ -169,12 +176,19 @@ def local_api() -> Iterator[str]:
     }
     with _server([str(bindir / "moto_server"), "-H", "127.0.0.1", "-p", str(moto_port)]):
         _wait(endpoint + "/moto-api/")
-        kinesis = boto3.client(
-            "kinesis", endpoint_url=endpoint, region_name="us-east-1",
-            aws_access_key_id="t", aws_secret_access_key="t",
-        )  # fmt: skip
-        # .chalice/config.json names the stream for every stage.
-        kinesis.create_stream(StreamName="gamepipe-events", ShardCount=4)
+
+        def client(service: str) -> Any:
+            return boto3.client(
+                service, endpoint_url=endpoint, region_name="us-east-1",
+                aws_access_key_id="t", aws_secret_access_key="t",
+            )  # fmt: skip
+
+        # The local stage's stream and applications table (chalicelib/names.py), and a key.
+        names = resource_names("local")
+        client("kinesis").create_stream(StreamName=names.stream, ShardCount=4)
+        ensure_applications_table(client("dynamodb"), names.applications_table)
+        _, key = ApplicationStore(client("dynamodb"), names.applications_table).create("bench")
+        HEADERS["Authorization"] = key
         chalice = [str(bindir / "chalice"), "local", "--host", "127.0.0.1", "--port", str(api_port)]
         env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_ENDPOINT_URL")}
         env.update(creds, AWS_ENDPOINT_URL=endpoint)

@@ -236,6 +236,8 @@ def synth_events(
         "attack": pa.array(rng.integers(0, 1000, n)),
         "defense": pa.array(rng.integers(0, 1000, n)),
         "health": pa.array(rng.integers(0, 100, n)),
+        # one game: the questions' application filter ('' = all) reads this column too
+        "application_id": _strings(["bench-game"], np.zeros(n, dtype=np.int64)),
     }
     return route(pa.table(base), kind, rng, dup_fraction, stats_share=0.5)
 

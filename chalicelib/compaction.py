@@ -121,7 +121,7 @@ def merge_files(
     seed tables get ``compacted = true`` on every row.
     """
     schema = arrow_schema(TABLES[table])  # the batch files' columns: drops a stale flag
-    parts = [drop_losers(p.select(schema.names).cast(schema), dt, winners) for p in parts]
+    parts = [drop_losers(_conform(p, schema), dt, winners) for p in parts]
     order = [np.full(p.num_rows, n, dtype=np.int64) for n, p in enumerate(parts)]
     merged = pa.concat_tables(parts) if parts else schema.empty_table()
     kept = dedupe_earliest(merged, np.concatenate(order) if order else np.empty(0, np.int64))
@@ -131,6 +131,15 @@ def merge_files(
             pa.field(COMPACTED, pa.bool_()), pa.array(np.ones(kept.num_rows, dtype=bool))
         )
     return kept
+
+
+def _conform(part: pa.Table, schema: pa.Schema) -> pa.Table:
+    """A file's rows with exactly ``schema``'s columns: NULL for a column added after the
+    file was written (as Athena reads it), a column no longer in the table dropped."""
+    for f in schema:
+        if f.name not in part.column_names:
+            part = part.append_column(f, pa.nulls(part.num_rows, f.type))
+    return part.select(schema.names).cast(schema)
 
 
 def compacted_bytes(table: pa.Table) -> bytes:

@@ -9,7 +9,14 @@ that already carry server-owned keys are re-encoded from a dict.
 Status codes: 200 when at least one event was accepted (rejections and write failures
 are listed in the body), 400 when the request or every event was invalid, 404 for an
 unknown event type in the path, 413 when the body or the event count is over the limit,
-503 when valid events could not be written (the only server-side condition).
+503 when valid events could not be written (the only server-side condition), 403 when the
+request carries no application (the authorizer did not run: fail closed).
+
+Every accepted event is stamped with the application of the request's API key
+(``application_id``, from the authorizer's context; a client's own value is overwritten)
+and, for an application allowed to backfill, ``backfill: true``. Beyond the typed models,
+each event passes the contract's byte and time rules (``chalicelib.contract.rules``): the
+same function the consumer applies, so what the API accepts the consumer keeps.
 """
 
 from __future__ import annotations
@@ -24,15 +31,21 @@ from typing import Any
 import msgspec
 from chalice import Response
 
-from chalicelib.contract import EVENT_TYPES, ValidationFailure, validate_event
+from chalicelib.contract import (
+    EVENT_TYPES,
+    SERVER_FIELDS,
+    ValidationFailure,
+    Window,
+    event_problem,
+    utf8_problem,
+    validate_event,
+)
 from chalicelib.contract.models import Event
 from chalicelib.kinesis_writer import MAX_RECORD_BYTES, put_records
 from chalicelib.settings import Settings
 
 logger = logging.getLogger(__name__)
 
-# Server-owned fields: set by the API, overriding whatever the client sent.
-SERVER_FIELDS = ("received_at", "host", "user_agent")
 HOST_MAX = 256  # the contract's max lengths, so the consumer accepts what we write
 USER_AGENT_MAX = 512
 PARTITION_KEY_MAX = 256  # Kinesis limit (unicode characters)
@@ -47,9 +60,11 @@ _envelope_decoder = msgspec.json.Decoder(_Envelope)
 _event_decoder = msgspec.json.Decoder(Event)
 _object_decoder = msgspec.json.Decoder(dict[str, Any])
 _encoder = msgspec.json.Encoder()
-# If a raw event mentions one of these keys it is re-encoded from a dict rather than
-# spliced, so the line never carries a key twice.
+# Server-owned fields (the contract's SERVER_FIELDS) are set by the API, overriding whatever
+# the client sent. If a raw event mentions one of these keys it is re-encoded from a dict
+# rather than spliced, so the line never carries a key twice.
 _SERVER_KEY_BYTES = tuple(f'"{k}"'.encode() for k in SERVER_FIELDS)
+_NO_APPLICATION = "no application: the request was not authorized (send the API key)"
 _EVENT_ID_KEY = b'"event_id"'
 _TOO_DEEP = "JSON nested too deeply"
 
@@ -61,6 +76,8 @@ class ClientInfo:
     host: str = ""
     user_agent: str = ""
     source_ip: str = ""
+    application_id: str = ""  # from the authorizer; empty = not authorized
+    backfill: bool = False  # the application may send events older than the window
 
     @classmethod
     def from_request(
@@ -69,10 +86,14 @@ class ClientInfo:
         """Build from a Chalice request's headers and API Gateway request context."""
         lowered = {k.lower(): v for k, v in (headers or {}).items()}
         identity = (context or {}).get("identity") or {}
+        # The authorizer's context: values are strings on API Gateway ("true"/"false").
+        authorizer = (context or {}).get("authorizer") or {}
         return cls(
             host=str(lowered.get("host", ""))[:HOST_MAX],
             user_agent=str(lowered.get("user-agent", ""))[:USER_AGENT_MAX],
             source_ip=str(identity.get("sourceIp", "") or ""),
+            application_id=str(authorizer.get("application_id", "") or ""),
+            backfill=str(authorizer.get("backfill", "")).lower() == "true",
         )
 
 
@@ -108,25 +129,36 @@ class IngestResult:
 class _Stamp:
     """The server fields of one request, encoded once and spliced into every line."""
 
-    received_at: str
-    host: str
-    user_agent: str
-    fragment: bytes  # b',"received_at":"…","host":"…","user_agent":"…"'
+    now: datetime  # the receive time, compared with each event_ts
+    fields: dict[str, Any]  # received_at, host, user_agent [, application_id] [, backfill]
+    fragment: bytes  # b',"received_at":"…","host":"…","user_agent":"…",…'
 
     @classmethod
     def build(cls, info: ClientInfo, now: datetime | None) -> _Stamp:
-        received_at = _iso(now or datetime.now(UTC))
-        host, agent = info.host[:HOST_MAX], info.user_agent[:USER_AGENT_MAX]
+        now = now or datetime.now(UTC)
+        fields: dict[str, Any] = {
+            "received_at": _iso(now),
+            "host": info.host[:HOST_MAX],
+            "user_agent": info.user_agent[:USER_AGENT_MAX],
+        }
+        # Lines written straight to the stream by a trusted tool may have no application.
+        if info.application_id:
+            fields["application_id"] = info.application_id
+        if info.backfill:
+            fields["backfill"] = True
         fragment = b"".join(
-            b',"' + k.encode() + b'":' + _encoder.encode(v)
-            for k, v in (("received_at", received_at), ("host", host), ("user_agent", agent))
+            b',"' + k.encode() + b'":' + _encoder.encode(v) for k, v in fields.items()
         )
-        return cls(received_at, host, agent, fragment)
+        return cls(now, fields, fragment)
+
+    @property
+    def received_at(self) -> str:
+        return str(self.fields["received_at"])
 
     def apply(self, obj: dict[str, Any]) -> None:
-        obj["received_at"] = self.received_at
-        obj["host"] = self.host
-        obj["user_agent"] = self.user_agent
+        for name in SERVER_FIELDS:  # a client's value never survives
+            obj.pop(name, None)
+        obj.update(self.fields)
 
 
 @dataclass
@@ -155,8 +187,15 @@ _VARIANT = {c: "89ab"[int(c, 16) & 3] for c in "0123456789abcdef"}
 def _line_from_raw(raw: bytes, event: Any, stamp: _Stamp) -> tuple[bytes, str]:
     """Splice server fields (and an event_id if absent) into a validated raw object."""
     # Spelled out rather than any(...): this runs per event and a generator costs ~1 µs.
-    k1, k2, k3 = _SERVER_KEY_BYTES
-    if raw[-1:] == b"}" and k1 not in raw and k2 not in raw and k3 not in raw:
+    k1, k2, k3, k4, k5 = _SERVER_KEY_BYTES
+    if (
+        raw[-1:] == b"}"
+        and k1 not in raw
+        and k2 not in raw
+        and k3 not in raw
+        and k4 not in raw
+        and k5 not in raw
+    ):
         event_id = event.event_id
         if event_id is not None:
             extra = stamp.fragment
@@ -283,18 +322,29 @@ def ingest_batch(
     if not raws:
         return IngestResult(400, error="events list is empty")
 
+    if not info.application_id:
+        return IngestResult(403, error=_NO_APPLICATION)
+
     stamp = _Stamp.build(info, now)
+    limits = settings.limits
+    window = Window.around(stamp.now, limits, backfill=info.backfill)
     lines: list[_Line] = []
     rejected: list[dict[str, Any]] = []
     decode = _event_decoder.decode
     for i, raw_obj in enumerate(raws):
         raw = bytes(raw_obj)
         try:
-            event = decode(raw)
+            # UTF-8 first: the envelope's Raw scan lets invalid bytes through, msgspec
+            # checks known strings only, and the consumer gives this same reason.
+            reason = None if raw.isascii() else utf8_problem(raw)
+            if reason is None:
+                event = decode(raw)
+                reason = event_problem(raw, event, window, limits)
+            if reason is not None:
+                rejected.append({"index": i, "reason": reason})
+                continue
             data, event_id = _line_from_raw(raw, event, stamp)
-        except ValueError as exc:
-            # msgspec.ValidationError (a ValueError), and UnicodeDecodeError for invalid
-            # UTF-8 inside a string, which the envelope's Raw scan lets through.
+        except ValueError as exc:  # msgspec.ValidationError is a ValueError
             rejected.append({"index": i, "reason": str(exc)})
             continue
         except RecursionError:
@@ -322,6 +372,11 @@ def ingest_single(
         return IngestResult(
             404, error=f"unknown event type {event_type!r}; known: {', '.join(EVENT_TYPES)}"
         )
+    if not info.application_id:
+        return IngestResult(403, error=_NO_APPLICATION)
+    reason = utf8_problem(body or b"")
+    if reason is not None:
+        return IngestResult(400, rejected=[{"index": 0, "reason": reason}], error="event rejected")
     obj, problem = _decode_body(_object_decoder, body, settings, "body must be a JSON object")
     if problem is not None:
         return problem
@@ -340,6 +395,10 @@ def ingest_single(
         return IngestResult(
             400, rejected=[{"index": 0, "reason": str(exc)}], error="event rejected"
         )
+    window = Window.around(stamp.now, settings.limits, backfill=info.backfill)
+    reason = event_problem(body, event, window, settings.limits)
+    if reason is not None:
+        return IngestResult(400, rejected=[{"index": 0, "reason": reason}], error="event rejected")
     data, event_id = _line_from_dict(obj, stamp)
     return _write([_Line(0, event.userid, event_id, data)], [], settings, kinesis_client)
 

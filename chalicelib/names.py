@@ -25,6 +25,7 @@ ENV_BY_NAME = {
     "reports_bucket": "GAMEPIPE_REPORTS_BUCKET",
     "glue_database": "GAMEPIPE_GLUE_DATABASE",
     "athena_workgroup": "GAMEPIPE_ATHENA_WORKGROUP",
+    "applications_table": "GAMEPIPE_APPLICATIONS_TABLE",
 }
 
 
@@ -39,6 +40,8 @@ class ResourceNames:
     reports_bucket: str
     glue_database: str
     athena_workgroup: str
+    applications_table: str  # DynamoDB: the applications and their API key hashes
+    logs_bucket: str  # S3 server access logs of the data and reports buckets
     artifacts_bucket: str  # where `make deploy` uploads deployment.zip (outside the stack)
 
     def env(self) -> dict[str, str]:
@@ -64,5 +67,7 @@ def resource_names(
         # Athena SQL quotes hyphenated identifiers; underscores need no quoting.
         glue_database=base.replace("-", "_"),
         athena_workgroup=base,
+        applications_table=f"{base}-applications",
+        logs_bucket=f"{base}-logs{suffix}",
         artifacts_bucket=f"{base}-artifacts{suffix}",
     )

@@ -13,6 +13,7 @@ import os
 from collections.abc import Mapping
 from dataclasses import dataclass, fields
 
+from chalicelib.contract.rules import Limits
 from chalicelib.names import ENV_BY_NAME, resource_names
 
 # Environment variable names, in one place.
@@ -37,6 +38,11 @@ ENV_ID_INDEX_DAYS = "GAMEPIPE_ID_INDEX_DAYS"
 ENV_MAX_EVENTS_PER_REQUEST = "GAMEPIPE_MAX_EVENTS_PER_REQUEST"
 ENV_MAX_BODY_BYTES = "GAMEPIPE_MAX_BODY_BYTES"
 ENV_PUT_MAX_ATTEMPTS = "GAMEPIPE_PUT_MAX_ATTEMPTS"
+ENV_APPLICATIONS_TABLE = "GAMEPIPE_APPLICATIONS_TABLE"
+ENV_AUTH_CACHE_SECONDS = "GAMEPIPE_AUTH_CACHE_SECONDS"
+ENV_MAX_UNKNOWN_BYTES = "GAMEPIPE_MAX_UNKNOWN_BYTES"
+ENV_EVENT_MAX_AGE_DAYS = "GAMEPIPE_EVENT_MAX_AGE_DAYS"
+ENV_EVENT_MAX_FUTURE_HOURS = "GAMEPIPE_EVENT_MAX_FUTURE_HOURS"
 ENV_REGION = "AWS_DEFAULT_REGION"
 
 # Unset resource names default to the stage's (chalicelib/names.py); on AWS the template sets
@@ -70,6 +76,13 @@ class Settings:
     max_events_per_request: int = 500
     max_body_bytes: int = 1_048_576
     put_max_attempts: int = 8
+    applications_table: str = _LOCAL.applications_table
+    # The authorizer's in-process cache of key lookups; with API Gateway's authorizer cache
+    # (AUTHORIZER_TTL_SECONDS in app.py) a revoked key stops working within 300 s.
+    auth_cache_seconds: int = 60
+    max_unknown_bytes: int = 8192  # unknown fields per event (key + value bytes)
+    event_max_age_days: int = 45  # event-time window: oldest event_ts, before receive time
+    event_max_future_hours: int = 24  # and latest, after it (clock skew)
     region: str = "us-east-1"
 
     @classmethod
@@ -87,6 +100,11 @@ class Settings:
                 raw = env[name]
                 values[f.name] = int(raw) if isinstance(getattr(cls, f.name), int) else raw
         return cls(**values)  # type: ignore[arg-type]
+
+    @property
+    def limits(self) -> Limits:
+        """The contract's configurable bounds (unknown-field bytes, event-time window)."""
+        return Limits(self.max_unknown_bytes, self.event_max_age_days, self.event_max_future_hours)
 
     @property
     def tables_root(self) -> str:
@@ -116,6 +134,11 @@ _ENV_BY_FIELD = {
     "max_events_per_request": ENV_MAX_EVENTS_PER_REQUEST,
     "max_body_bytes": ENV_MAX_BODY_BYTES,
     "put_max_attempts": ENV_PUT_MAX_ATTEMPTS,
+    "applications_table": ENV_APPLICATIONS_TABLE,
+    "auth_cache_seconds": ENV_AUTH_CACHE_SECONDS,
+    "max_unknown_bytes": ENV_MAX_UNKNOWN_BYTES,
+    "event_max_age_days": ENV_EVENT_MAX_AGE_DAYS,
+    "event_max_future_hours": ENV_EVENT_MAX_FUTURE_HOURS,
     "region": ENV_REGION,
 }
 assert set(ENV_BY_NAME.values()) <= set(_ENV_BY_FIELD.values())

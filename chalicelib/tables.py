@@ -2,8 +2,10 @@
 
 Column names keep the seed's (``event_ts``, ``userid``, ``host`` — Athena lower-cases
 the seed's ``Host`` — ``event_type``, ``item_type``, ...) so its SQL still runs; we add
-``event_id`` (dedupe key) and ``received_at`` (server time). Every table is partitioned
-by ``dt`` (event date, UTC, ``YYYY-MM-DD``).
+``event_id`` (dedupe key), ``received_at`` (server time) and, last, ``application_id``
+(the application whose API key sent the event, stamped by the API; files written before
+the column existed read it as NULL, Parquet columns being resolved by name). Every table
+is partitioned by ``dt`` (event date, UTC, ``YYYY-MM-DD``).
 
 The four seed tables end with ``compacted boolean`` (merge-on-read): compaction writes
 ``true`` on every row of a partition's merged, deduplicated file; the consumer's batch
@@ -68,7 +70,7 @@ def _cols(spec: str) -> tuple[Column, ...]:
 
 
 _KEY = "event_ts:timestamp userid:string host:string"
-_TAIL = "event_id:string received_at:timestamp"
+_TAIL = "event_id:string received_at:timestamp application_id:string"
 
 PURCHASE_EVENTS = Table(
     "purchase_events",
@@ -110,6 +112,7 @@ EVENTS = Table(
     _cols(
         "event_id:string event_type:string userid:string event_ts:timestamp"
         " received_at:timestamp host:string user_agent:string app_version:string payload:string"
+        " application_id:string"
     ),
     EVENT_TYPES,
     "Every valid event with all its fields (payload = the JSON as received), for replay.",

@@ -18,6 +18,7 @@ from gamepipe.errors import explain
 
 # name -> "module:attribute" of a click command
 COMMANDS: dict[str, str] = {
+    "apps": "gamepipe.commands.apps:apps",
     "generate": "gamepipe.commands.generate:generate",
     "schema": "gamepipe.commands.schema:schema",
     "query": "gamepipe.commands.query:query",

@@ -168,6 +168,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
             "glue database": f"{created['glue_database']} ({len(created['glue_tables'])} tables)",
             "stream": created["stream_arn"],
             "API": f"{url}/v1/events",
+            "application (its key sent the events)": str(stack.application_id),
             "truth file": str(truth),
             "answers json": str(opts.answers_json or "(not written)"),
             "run dir (logs, checkpoints)": str(run_dir),
@@ -199,8 +200,17 @@ def run_demo(opts: DemoOptions) -> DemoResult:
             kept = True
         return result
     finally:
+        if opts.target == "aws" and stack.application_id:
+            _revoke(settings, stack.application_id)  # its key was in this run's environment
         if not kept:
             stack.stop()
+
+
+def _revoke(settings: Any, application_id: str) -> None:
+    """Revoke the application the demo created on a deployed stage."""
+    from gamepipe.applications import open_store
+
+    open_store(settings).revoke(application_id)
 
 
 def _generate(url: str, opts: DemoOptions, truth: Path, run_dir: Path) -> float:

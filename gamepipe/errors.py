@@ -15,6 +15,10 @@ CREATE = (
 )
 
 
+# The applications table's calls (chalicelib/applications.py): a missing table is theirs.
+_DYNAMODB_CALLS = {"GetItem", "PutItem", "Scan", "DescribeTable"}
+
+
 class UserError(Exception):
     """A failure the user can fix; the message says how (printed without a traceback)."""
 
@@ -36,7 +40,9 @@ def _explain_one(exc: BaseException) -> str | None:
     # botocore is imported here, not at module level: `gamepipe --help` stays fast
     from botocore import exceptions as bce
 
-    if isinstance(exc, UserError):
+    from chalicelib.applications import RevokedApplication, UnknownApplication
+
+    if isinstance(exc, UserError | UnknownApplication | RevokedApplication):
         return str(exc)
     if isinstance(exc, bce.NoRegionError):
         return (
@@ -81,7 +87,12 @@ def _client_error(exc: BaseException) -> str:
             f"S3 bucket {bucket} does not exist: {CREATE}, "
             "or set GAMEPIPE_DATA_BUCKET / GAMEPIPE_REPORTS_BUCKET."
         )
+    operation = getattr(exc, "operation_name", "call")
+    if code == "ResourceNotFoundException" and operation in _DYNAMODB_CALLS:
+        return (
+            f"DynamoDB: {message.rstrip('.')} (the applications table): {CREATE}, "
+            "or set GAMEPIPE_APPLICATIONS_TABLE."
+        )
     if code == "ResourceNotFoundException":  # Kinesis stream
         return f"{message.rstrip('.')}: {CREATE}, or set GAMEPIPE_STREAM_NAME."
-    operation = getattr(exc, "operation_name", "call")
     return f"AWS {operation} failed: {code}: {message}"

@@ -4,7 +4,8 @@
 # Endpoints and credentials come from the environment:
 #   AWS:        infrastructure/deploy.sh --stage dev        (= make deploy STAGE=dev)
 #   LocalStack: AWS_ENDPOINT_URL=http://127.0.0.1:4566 infrastructure/deploy.sh --resources-only \
-#                 --skip-type AWS::Glue::Database --skip-type AWS::Athena::WorkGroup
+#                 --skip-type AWS::Glue::Database --skip-type AWS::Athena::WorkGroup \
+#                 --skip-type AWS::DynamoDB::Table
 # (LocalStack without Docker runs no Lambda and has no Glue/Athena in its free tier: the data
 # plane and the roles only.)
 set -euo pipefail

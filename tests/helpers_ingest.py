@@ -132,3 +132,36 @@ class ServerProcess:
         """Stop the process and drop its log."""
         self.stop()
         self._log.close()
+
+
+def register_application(
+    dynamodb: Any, table: str, name: str = "test game", *, allow_backfill: bool = False
+) -> tuple[str, str]:
+    """Create the applications table (if needed) and an application; (application_id, key)."""
+    from chalicelib.applications import ApplicationStore
+    from gamepipe.stack.resources import ensure_applications_table
+
+    ensure_applications_table(dynamodb, table)
+    app, key = ApplicationStore(dynamodb, table).create(name, allow_backfill=allow_backfill)
+    return app.application_id, key
+
+
+def use_applications(monkeypatch: Any, module: Any, dynamodb: Any) -> tuple[str, str]:
+    """Point ``app``'s authorizer at ``dynamodb`` (a client of this test's mock) and register
+    an application there; return (application_id, key)."""
+    from chalicelib.applications import ApplicationStore
+    from chalicelib.auth import Authorizer
+
+    table = module.SETTINGS.applications_table
+    store = ApplicationStore(dynamodb, table)
+    authorizer = Authorizer(store, module.SETTINGS.auth_cache_seconds)
+    monkeypatch.setattr(module, "_authorizer", lambda: authorizer)
+    return register_application(dynamodb, table)
+
+
+def recent(event: dict[str, Any], *, ago: float = 3600.0) -> dict[str, Any]:
+    """A copy of a fixture event dated ``ago`` seconds before now (inside the API's window)."""
+    from datetime import UTC, datetime, timedelta
+
+    ts = datetime.now(UTC) - timedelta(seconds=ago)
+    return {**event, "event_ts": ts.isoformat().replace("+00:00", "Z")}

@@ -170,7 +170,7 @@ def plan_batch(
     seen: set[str] = set()
     parts: dict[str, list[TableRows]] = {}
     for start in range(0, len(records), chunk_records):
-        decoded = decode_batch(records, start, start + chunk_records)
+        decoded = decode_batch(records, start, start + chunk_records, settings.limits)
         assign_ids_and_dedupe(decoded, seen)
         plan.events += decoded.count
         plan.duplicates += decoded.duplicates

@@ -40,6 +40,18 @@ Count = Annotated[int, msgspec.Meta(ge=1, le=1_000_000)]
 Gold = Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000)]
 Level = Annotated[int, msgspec.Meta(ge=1, le=10_000)]
 Stat = Annotated[int, msgspec.Meta(ge=0, le=1_000_000_000)]
+ApplicationId = Annotated[
+    str,
+    msgspec.Meta(
+        min_length=1,
+        max_length=64,
+        description="The application (game) whose API key sent the event; set by the API",
+    ),
+]
+
+# Fields the ingest API sets on every event it accepts, never taken from the client: a
+# client's value is overwritten (or, for backfill, removed).
+SERVER_FIELDS = ("received_at", "host", "user_agent", "application_id", "backfill")
 
 
 class EventBase(msgspec.Struct, kw_only=True, tag_field="event_type", omit_defaults=True):
@@ -58,6 +70,9 @@ class EventBase(msgspec.Struct, kw_only=True, tag_field="event_type", omit_defau
     received_at: UtcTimestamp | None = None
     host: Annotated[str, msgspec.Meta(max_length=256)] | None = None
     user_agent: Annotated[str, msgspec.Meta(max_length=512)] | None = None
+    application_id: ApplicationId | None = None
+    # True when the application may send events older than the event-time window.
+    backfill: bool | None = None
 
 
 class PurchaseEvent(EventBase, kw_only=True):

@@ -2,11 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 import msgspec
 
 from chalicelib.contract.models import Event, EventBase
+from chalicelib.contract.rules import (
+    DEFAULT_LIMITS,
+    Limits,
+    Window,
+    event_problem,
+    raw_problem,
+    utf8_problem,
+)
 
 _decoder = msgspec.json.Decoder(Event)
 
@@ -33,3 +42,27 @@ def decode_event(data: bytes) -> EventBase:
         raise ValidationFailure(str(exc)) from None
     except msgspec.DecodeError as exc:
         raise ValidationFailure(f"malformed JSON: {exc}") from None
+
+
+def check_line(line: bytes, arrival: datetime | None, limits: Limits = DEFAULT_LIMITS) -> EventBase:
+    """The contract's whole verdict on one stream line: the typed event or ValidationFailure.
+
+    The line's own server fields are trusted (only the API and trusted tools write the
+    stream): the window is measured from its ``received_at``, else ``arrival`` (the
+    stream's receive time; without either only the byte rules apply), and ``backfill``
+    lifts its lower bound. The API applies the same rules with its own clock and the
+    key's application (``chalicelib.ingest``).
+    """
+    reason = utf8_problem(line)
+    if reason is not None:
+        raise ValidationFailure(reason)
+    event = decode_event(line)
+    received = event.received_at or arrival
+    if received is None:
+        reason = raw_problem(line, event, limits)
+    else:
+        window = Window.around(received, limits, backfill=bool(event.backfill))
+        reason = event_problem(line, event, window, limits)
+    if reason is not None:
+        raise ValidationFailure(reason)
+    return event

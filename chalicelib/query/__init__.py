@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
-from chalicelib.query.params import Params
+from chalicelib.query.params import Params, bind_for
 from chalicelib.query.sql_files import load_sql, looks_like_sql, strip_terminator
 from chalicelib.settings import Settings
 
@@ -119,6 +119,9 @@ def run_query(
     settings: Settings,
     engine: QueryEngine | None = None,
 ) -> pa.Table:
-    """Run a named statement or SQL text on the configured engine; return an Arrow table."""
+    """Run a named statement or SQL text on the configured engine; return an Arrow table.
+
+    The application filter of a question or report defaults to every application."""
     engine = engine or engine_for(settings)
-    return engine.execute(resolve_sql(name_or_sql), params)
+    sql = resolve_sql(name_or_sql)
+    return engine.execute(sql, bind_for(sql, params))

@@ -35,7 +35,8 @@ def shape_answer(question: Question, table: pa.Table) -> Any:
 def collect_answers(
     settings: Settings, engine: Any = None, params: Params = None
 ) -> dict[str, Any]:
-    """Run every question on the configured (or given) engine and shape the answers."""
+    """Run every question on the configured (or given) engine and shape the answers
+    (``params``: e.g. ``application_params(id)`` for one application; default every one)."""
     from chalicelib.query import run_query
 
     results = {
@@ -45,13 +46,16 @@ def collect_answers(
 
 
 def collect_reports(
-    settings: Settings, engine: Any = None, as_of: date | None = None
+    settings: Settings,
+    engine: Any = None,
+    as_of: date | None = None,
+    application_id: str | None = None,
 ) -> dict[str, list[dict[str, Any]]]:
-    """Run the reports as of ``as_of`` (default: today, UTC); each as a list of row dicts in
-    the SQL's order."""
+    """Run the reports as of ``as_of`` (default: today, UTC), for one application or every
+    one; each as a list of row dicts in the SQL's order."""
     from chalicelib.query import run_query
 
-    params = as_of_params(as_of or datetime.now(UTC).date())
+    params = as_of_params(as_of or datetime.now(UTC).date(), application_id)
     return {
         name: run_query(name, params, settings=settings, engine=engine).to_pylist()
         for name in REPORT_NAMES

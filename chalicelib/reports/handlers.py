@@ -36,10 +36,12 @@ def handle_scheduled(event: Mapping[str, Any], settings: Settings) -> dict[str, 
 
 
 def handle_on_demand(event: Mapping[str, Any] | None, settings: Settings) -> dict[str, Any]:
-    """``{"date": "YYYY-MM-DD"}`` (optional; default today UTC) in, report published."""
+    """``{"date": "YYYY-MM-DD", "application_id": "..."}`` (both optional; default today UTC,
+    every application) in, report published."""
     raw = (event or {}).get("date")
     as_of = date.fromisoformat(raw) if raw else datetime.now(UTC).date()
-    return _reply(generate_report(settings, as_of))
+    application_id = (event or {}).get("application_id") or None
+    return _reply(generate_report(settings, as_of, application_id=application_id))
 
 
 def scheduled_date(event: Mapping[str, Any]) -> date:
@@ -53,10 +55,14 @@ def scheduled_date(event: Mapping[str, Any]) -> date:
 
 
 def fetch_tables(
-    settings: Settings, as_of: date, runner: QueryRunner | None = None
+    settings: Settings,
+    as_of: date,
+    runner: QueryRunner | None = None,
+    *,
+    application_id: str | None = None,
 ) -> tuple[dict[str, pa.Table], dict[str, str]]:
-    """Run the three report queries as of ``as_of`` (partitions ``dt <= as_of``); return the
-    tables and any query ids the engine reported."""
+    """Run the three report queries as of ``as_of`` (partitions ``dt <= as_of``), for one
+    application or every one; return the tables and any query ids the engine reported."""
     if runner is None:
         # Looked up at call time so tests can monkeypatch chalicelib.query.run_query.
         from chalicelib import query
@@ -65,7 +71,7 @@ def fetch_tables(
     tables: dict[str, pa.Table] = {}
     query_ids: dict[str, str] = {}
     for name in REPORT_NAMES:
-        table = runner(name, as_of_params(as_of), settings=settings)
+        table = runner(name, as_of_params(as_of, application_id), settings=settings)
         tables[name] = table
         meta = table.schema.metadata or {}
         for key in _QUERY_ID_KEYS:
@@ -93,9 +99,10 @@ def render_report(
     *,
     runner: QueryRunner | None = None,
     now: datetime | None = None,
+    application_id: str | None = None,
 ) -> ReportFiles:
     """Run the report and KPI queries through the configured engine and render the files."""
-    tables, query_ids = fetch_tables(settings, as_of, runner)
+    tables, query_ids = fetch_tables(settings, as_of, runner, application_id=application_id)
     kpis = fetch_kpis(settings, as_of, runner)
     return build_report(
         tables,
@@ -115,13 +122,14 @@ def generate_report(
     s3_client: Any | None = None,
     runner: QueryRunner | None = None,
     now: datetime | None = None,
+    application_id: str | None = None,
 ) -> tuple[ReportFiles, PublishResult]:
     """Query, render and publish the report for ``as_of``; return the files and where they went."""
     if s3_client is None:
         from chalicelib import aws
 
         s3_client = aws.client("s3")
-    files = render_report(settings, as_of, runner=runner, now=now)
+    files = render_report(settings, as_of, runner=runner, now=now, application_id=application_id)
     result = publish_report(s3_client, settings, files, as_of)
     # One summary line per run: what alarms and dashboards are built on.
     logger.info(

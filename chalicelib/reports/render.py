@@ -225,13 +225,26 @@ def _fmt(value: Any) -> str:
     return str(value)
 
 
+# A text cell starting with one of these is a formula to Excel, LibreOffice or Sheets
+# (OWASP "CSV Injection"): `=HYPERLINK(...)` as a guild name would run when the file opens.
+FORMULA_TRIGGERS = ("=", "+", "-", "@", "\t", "\r")
+
+
+def neutralise(value: Any) -> Any:
+    """A CSV cell that a spreadsheet shows as text: strings starting with a formula
+    trigger get a leading ``'`` (OWASP's rule); numbers (-5 included) stay numbers."""
+    if isinstance(value, str) and value.startswith(FORMULA_TRIGGERS):
+        return "'" + value
+    return value
+
+
 def _csv(table: pa.Table | None) -> bytes:
-    """All rows, header = column names; stdlib csv quotes only when needed (pyarrow's
-    writer quotes every string and header)."""
+    """All rows, header = column names, text cells neutralised against formula injection;
+    stdlib csv quotes only when needed (pyarrow's writer quotes every string and header)."""
     buf = io.StringIO()
     writer = csv.writer(buf, lineterminator="\n")
     if table is not None:
-        writer.writerow(table.column_names)
+        writer.writerow([neutralise(name) for name in table.column_names])
         for row in table.to_pylist():
-            writer.writerow(["" if v is None else v for v in row.values()])
+            writer.writerow(["" if v is None else neutralise(v) for v in row.values()])
     return buf.getvalue().encode("utf-8")

@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import json
+import os
 from datetime import UTC, date, datetime
 from pathlib import Path
 
 import click
 from tqdm import tqdm
 
+from chalicelib.applications import ENV_API_KEY
 from gamepipe.commands.stack_env import attach_local_stack
 from gamepipe.generator.lifecycle import generate_lifecycles
 from gamepipe.generator.model import parse_weights
@@ -32,9 +34,17 @@ def _target(given: str | None) -> str:
     return str(stack["api_url"])
 
 
-def _parse_start(value: str | None) -> datetime:
-    if not value:  # dated relative to now: the API takes recent events only
-        return datetime.combine(datetime.now(UTC).date(), datetime.min.time(), UTC)
+def _stack_key(target: str) -> str | None:
+    """The running local stack's key when ``target`` is that stack's API."""
+    from gamepipe.stack import state
+
+    stack = state.load() or {}
+    if state.running(stack) and str(stack.get("api_url", "")).rstrip("/") == target.rstrip("/"):
+        return (stack.get("env") or {}).get(ENV_API_KEY) or None
+    return None
+
+
+def _parse_start(value: str) -> datetime:
     if len(value) == 10:  # a date: its midnight, UTC
         return datetime.combine(date.fromisoformat(value), datetime.min.time(), UTC)
     ts = datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -68,7 +78,8 @@ def _parse_start(value: str | None) -> datetime:
 @click.option(
     "--start",
     default=None,
-    help="First day (YYYY-MM-DD) or time of the first event; default: the run ends today (UTC).",
+    help="First day (YYYY-MM-DD) or time of the first event; default: the events end before "
+    "today (one day) or today (--days N), inside the API's event-time window.",
 )
 @click.option(
     "--days",
@@ -82,6 +93,12 @@ def _parse_start(value: str | None) -> datetime:
     default=None,
     help="Reuse HTTP connections (default: yes for https, no for plain http such as chalice "
     "local, where a connection per request measured 2x faster).",
+)
+@click.option(
+    "--api-key",
+    default=None,
+    help=f"The application's API key (default: ${ENV_API_KEY}, or the running local stack's). "
+    "`gamepipe apps create NAME` makes one.",
 )
 @click.option("--quiet", is_flag=True, help="No progress bar or text summary.")
 @click.option(
@@ -101,27 +118,38 @@ def generate(
     start: str | None,
     days: int | None,
     keep_alive: bool | None,
+    api_key: str | None,
     quiet: bool,
     summary_json: Path | None,
 ) -> None:
     """Generate plausible game events and send them (deterministic for a seed)."""
     target = _target(target)
+    api_key = api_key or os.environ.get(ENV_API_KEY) or _stack_key(target)
+    if target.startswith("http") and not api_key:
+        raise click.UsageError(
+            f"the API needs an application's key: give --api-key or set {ENV_API_KEY} "
+            "(`gamepipe apps create NAME` makes one)"
+        )
     try:
         parsed_weights = parse_weights(weights)
-        sink = open_target(target, keep_alive=keep_alive)
+        sink = open_target(target, keep_alive=keep_alive, api_key=api_key)
     except ValueError as exc:
         raise click.BadParameter(str(exc)) from None
     if batch_size < 1 or batch_size > 500:
         raise click.BadParameter("--batch-size must be 1..500 (the API's limit)")
     mixed = {"bad_fraction": bad_fraction, "resend_fraction": resend_fraction}
+    first = _parse_start(start) if start else None
     if days is None:
-        stream = generate_stream(
-            users, events, seed, weights=parsed_weights, start=_parse_start(start), **mixed
-        )
+        stream = generate_stream(users, events, seed, weights=parsed_weights, start=first, **mixed)
     else:
-        first_day = _parse_start(start).date() if start else None
         stream = generate_lifecycles(
-            users, events, seed, days=days, first_day=first_day, weights=parsed_weights, **mixed
+            users,
+            events,
+            seed,
+            days=days,
+            first_day=first and first.date(),
+            weights=parsed_weights,
+            **mixed,
         )
     summary = Summary(target=target)
     progress = tqdm(total=events, unit="ev", disable=quiet, leave=False)

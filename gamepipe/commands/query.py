@@ -33,6 +33,12 @@ from gamepipe.commands.stack_env import attach_local_stack
     help="Report statements: the date bound to :as_of (partitions dt <= it). Default: today, UTC.",
 )
 @click.option(
+    "--application",
+    "application_id",
+    default=None,
+    help="Questions and reports: only this application's events (default: every one).",
+)
+@click.option(
     "--format",
     "fmt",
     type=click.Choice(["table", "csv", "json"]),
@@ -58,6 +64,7 @@ def query(
     sql_text: str | None,
     params: tuple[str, ...],
     as_of: datetime | None,
+    application_id: str | None,
     fmt: str,
     engine: str | None,
     lake_root: str | None,
@@ -66,7 +73,7 @@ def query(
 ) -> None:
     """Run a named statement (q1..q7, player_standings, seed/q3, ...) or --sql text."""
     from chalicelib.query import make_engine, resolve_sql
-    from chalicelib.query.params import Params, as_of_params
+    from chalicelib.query.params import APPLICATION, Params, as_of_params, bind_for
     from chalicelib.query.sql_files import catalog
     from chalicelib.settings import Settings
     from gamepipe.athena.translate import UnsupportedSqlError
@@ -90,12 +97,22 @@ def query(
     try:
         sql = resolve_sql(sql_text or name or "")
         bound: Params = list(params) if params else None
+        named = ":as_of" in sql or f":{APPLICATION}" in sql
+        if named and params:
+            raise click.UsageError(
+                "this statement binds :as_of/:application_id: give --as-of/--application, "
+                "not --param"
+            )
         if ":as_of" in sql:
-            if params:
-                raise click.UsageError("this statement binds :as_of: give --as-of, not --param")
-            bound = as_of_params(as_of.date() if as_of else datetime.now(UTC).date())
+            day = as_of.date() if as_of else datetime.now(UTC).date()
+            bound = as_of_params(day, application_id)
         elif as_of:
             raise click.UsageError("--as-of: this statement has no :as_of")
+        elif f":{APPLICATION}" in sql:
+            bound = {APPLICATION: application_id or ""}
+        elif application_id:
+            raise click.UsageError("--application: this statement has no application filter")
+        bound = bind_for(sql, bound)
         runner = make_engine(settings, **kwargs)
         try:
             if translate:

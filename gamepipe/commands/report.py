@@ -35,12 +35,20 @@ from gamepipe.report_files import write_local
     show_default=True,
     help="Upload to s3://<reports bucket>/reports/dt=YYYY-MM-DD/.",
 )
+@click.option(
+    "--application",
+    "application_id",
+    default=None,
+    help="Only this application's events (default: every application).",
+)
 @uses_local_stack
-def report(day: datetime | None, out: Path | None, publish: bool) -> None:
+def report(
+    day: datetime | None, out: Path | None, publish: bool, application_id: str | None
+) -> None:
     """Render Player Standings, Player Purchases and Guild Membership for a date."""
     settings = Settings.from_env()
     as_of: date = day.date() if day else datetime.now(UTC).date()
-    files = render_report(settings, as_of)
+    files = render_report(settings, as_of, application_id=application_id)
     counts = ", ".join(f"{k}={v}" for k, v in files.row_counts.items())
     click.echo(f"report {as_of.isoformat()} (engine {settings.query_engine}): {counts}")
     if out is not None:

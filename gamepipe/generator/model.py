@@ -12,7 +12,7 @@ import random
 import uuid
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 from chalicelib.contract import EVENT_TYPES
@@ -35,7 +35,6 @@ DEFAULT_WEIGHTS: dict[str, float] = {
     "take_potion": 1.5,
     "level_up": 0.8,
 }
-DEFAULT_START = datetime(2021, 8, 6, tzinfo=UTC)
 APP_VERSIONS = ("1.4.2", "1.5.0", "1.5.1")
 PLATFORMS = ("ios", "android")
 MAX_LEVEL = 100
@@ -212,6 +211,14 @@ class World:
 
 def _iso(ts: datetime) -> str:
     return ts.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+
+
+def default_start(days: float, today: date | None = None) -> datetime:
+    """Where the events begin by default: ``days`` before today's 00:00 UTC, so they end
+    before today starts (inside the API's event-time window for up to ~44 days) and the
+    same seed gives the same events all day."""
+    today = today or datetime.now(UTC).date()
+    return datetime(today.year, today.month, today.day, tzinfo=UTC) - timedelta(days=days)
 
 
 def timeline(events: int, start: datetime, days: float) -> Iterator[datetime]:

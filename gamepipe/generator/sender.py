@@ -25,6 +25,7 @@ from tenacity import (
     wait_random_exponential,
 )
 
+from chalicelib.applications import HEADER
 from chalicelib.ingest import ClientInfo, encode_records
 from chalicelib.kinesis_writer import put_records
 
@@ -70,8 +71,11 @@ class HttpTarget:
         attempts: int = 4,
         sleep: Callable[[float], None] = time.sleep,
         keep_alive: bool = True,
+        api_key: str | None = None,
     ):
         self.url = base_url.rstrip("/") + "/v1/events"
+        # The application's key in the header the API's authorizer reads.
+        self.headers = {**_HEADERS, **({HEADER: api_key} if api_key else {})}
         self.timeout = timeout
         self.attempts = attempts
         self.sleep = sleep
@@ -87,7 +91,7 @@ class HttpTarget:
         session = getattr(self._local, "session", None)
         if session is None:
             session = requests.Session()
-            session.headers.update(_HEADERS)
+            session.headers.update(self.headers)
             self._local.session = session
             with self._lock:
                 self._sessions.append(session)
@@ -123,7 +127,7 @@ class HttpTarget:
         if self.keep_alive:
             response = self._session().post(self.url, data=body, timeout=self.timeout)
         else:
-            headers = {**_HEADERS, "Connection": "close"}
+            headers = {**self.headers, "Connection": "close"}
             response = requests.post(self.url, data=body, headers=headers, timeout=self.timeout)
         if response.status_code == 429 or response.status_code >= 500:
             raise _Retryable(response.status_code)
@@ -164,8 +168,10 @@ def open_target(
     kinesis_client: Any = None,
     max_attempts: int = 8,
     keep_alive: bool | None = None,
+    api_key: str | None = None,
 ) -> Target:
-    """``http(s)://host:port`` → HttpTarget; ``kinesis://stream`` → KinesisTarget.
+    """``http(s)://host:port`` → HttpTarget (sending ``api_key``); ``kinesis://stream`` →
+    KinesisTarget (no key: a trusted writer with IAM access to the stream).
 
     ``keep_alive=None`` picks by scheme: reuse connections over https (a TLS handshake per
     request is expensive; API Gateway is https only), a connection per request over plain
@@ -175,7 +181,7 @@ def open_target(
     if parsed.scheme in ("http", "https"):
         if keep_alive is None:
             keep_alive = parsed.scheme == "https"
-        return HttpTarget(spec, keep_alive=keep_alive)
+        return HttpTarget(spec, keep_alive=keep_alive, api_key=api_key)
     if parsed.scheme == "kinesis" and parsed.netloc:
         if kinesis_client is None:
             from chalicelib import aws

@@ -10,7 +10,7 @@ from datetime import datetime
 from typing import Any
 
 from gamepipe.generator.bad import make_bad
-from gamepipe.generator.model import DEFAULT_START, World, parse_weights, timeline
+from gamepipe.generator.model import World, default_start, parse_weights, timeline
 
 # A resend goes out a few events after the original, as a retrying client would.
 RESEND_DELAY = (1, 20)
@@ -31,19 +31,21 @@ def generate(
     seed: int,
     *,
     weights: Mapping[str, float] | str | None = None,
-    start: datetime = DEFAULT_START,
+    start: datetime | None = None,
     days: float = 1.0,
     bad_fraction: float = 0.0,
     resend_fraction: float = 0.02,
 ) -> Iterator[Generated]:
-    """Exactly ``events`` events (bad ones and resends included), deterministic for ``seed``."""
+    """Exactly ``events`` events (bad ones and resends included), deterministic for ``seed``
+    (and ``start``: by default ``days`` before today, see ``default_start``)."""
     if users < 1:
         raise ValueError("users must be >= 1")
     if not 0 <= bad_fraction <= 1 or not 0 <= resend_fraction <= 1:
         raise ValueError("fractions must be between 0 and 1")
     w = parse_weights(weights) if isinstance(weights, str) or weights is None else dict(weights)
     world = World.create(users, seed, w)
-    slots = (functools.partial(world.next_event, ts) for ts in timeline(events, start, days))
+    first = start or default_start(days)
+    slots = (functools.partial(world.next_event, ts) for ts in timeline(events, first, days))
     yield from mix(slots, world.rng, bad_fraction=bad_fraction, resend_fraction=resend_fraction)
 
 

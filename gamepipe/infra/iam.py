@@ -65,6 +65,7 @@ class StackModel:
             "AWS::SQS::Queue": props.get("QueueName"),
             "AWS::Athena::WorkGroup": props.get("Name"),
             "AWS::Logs::LogGroup": props.get("LogGroupName"),
+            "AWS::DynamoDB::Table": props.get("TableName"),
         }.get(kind)
         if named is not None:
             return str(self.resolve(named))
@@ -99,6 +100,7 @@ class StackModel:
             "AWS::SQS::Queue": f"arn:{PARTITION}:sqs:{where}:{name}",
             "AWS::IAM::Role": f"arn:{PARTITION}:iam::{self.account}:role/{name}",
             "AWS::Serverless::Function": f"arn:{PARTITION}:lambda:{where}:function:{name}",
+            "AWS::DynamoDB::Table": f"arn:{PARTITION}:dynamodb:{where}:table/{name}",
         }
         if attr != "Arn" or kind not in arns:
             raise UnresolvableError(f"GetAtt {logical}.{attr} ({kind})")
@@ -232,6 +234,9 @@ def call_resources(call: dict[str, Any], account: str, region: str) -> list[tupl
         return [(f"sqs:{op}", f"arn:{PARTITION}:sqs:{region}:{account}:{name}")]
     if service == "logs":
         return [(f"logs:{op}", p["Resource"])]
+    if service == "dynamodb":
+        table = p.get("TableName", "")
+        return [(f"dynamodb:{op}", f"arn:{PARTITION}:dynamodb:{region}:{account}:table/{table}")]
     return [(f"{service}:{op}", "*")]
 
 

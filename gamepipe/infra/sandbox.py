@@ -262,8 +262,8 @@ class Sandbox:
 
 
 def create_data_plane(model: StackModel, clients: Any) -> dict[str, str]:
-    """Create the template's stream, buckets, Glue database, queues and workgroups in the
-    emulator under the names the stack would give them; return logical id -> name."""
+    """Create the template's stream, buckets, Glue database, queues, workgroups and tables in
+    the emulator under the names the stack would give them; return logical id -> name."""
     created: dict[str, str] = {}
     for logical, res in model.template["Resources"].items():
         kind, props = res["Type"], res.get("Properties", {})
@@ -281,6 +281,13 @@ def create_data_plane(model: StackModel, clients: Any) -> dict[str, str]:
             clients("glue").create_database(DatabaseInput=model.resolve(props["DatabaseInput"]))
         elif kind == "AWS::SQS::Queue":
             clients("sqs").create_queue(QueueName=model.physical_name(logical))
+        elif kind == "AWS::DynamoDB::Table":
+            clients("dynamodb").create_table(
+                TableName=model.physical_name(logical),
+                AttributeDefinitions=props["AttributeDefinitions"],
+                KeySchema=props["KeySchema"],
+                BillingMode=props["BillingMode"],
+            )
         elif kind == "AWS::Athena::WorkGroup":
             config = model.resolve(props["WorkGroupConfiguration"])
             config["BytesScannedCutoffPerQuery"] = int(config["BytesScannedCutoffPerQuery"])

@@ -1,13 +1,15 @@
 """The CloudFormation template merged into ``chalice package`` output, generated per stage.
 
 What Chalice cannot express: the data plane (stream, buckets, Glue database, Athena
-workgroup), one least-privilege role per function, the AWS SDK for pandas layer (its ARN
-resolved by CloudFormation from the public SSM parameter), every GAMEPIPE_* name as a
-reference to the stack's own resources, the Kinesis mapping's partial-batch response,
-bisect, retry cap and S3 on-failure destination (the data bucket: Lambda stores the whole
-failed batch under ``aws/lambda/``), the stream's retention, and operations: CloudWatch
-alarms on an SNS topic and a dashboard, over Lambda's own metrics and the EMF metrics the
-API and the consumer print (chalicelib/metrics.py).
+workgroup, applications table; hardened storage: ``gamepipe/infra/storage.py``), the API's
+throttling, usage plan, JSON errors and access logs (``gamepipe/infra/api.py``), one
+least-privilege role per function, the AWS SDK for pandas layer (its ARN resolved by
+CloudFormation from the public SSM parameter), every GAMEPIPE_* name as a reference to the
+stack's own resources, the Kinesis mapping's partial-batch response, bisect, retry cap and
+S3 on-failure destination (the data bucket: Lambda stores the whole failed batch under
+``aws/lambda/``), the stream's retention, and operations: CloudWatch alarms on an SNS topic
+and a dashboard, over Lambda's own metrics and the EMF metrics the API and the consumer
+print (chalicelib/metrics.py; ``gamepipe/infra/operations.py``).
 
 Chalice deep-merges this over its template: a value here replaces Chalice's when the two
 are not both objects, so ``Role`` (Chalice: the placeholder ARN from .chalice/config.json)
@@ -22,10 +24,19 @@ from typing import Any
 from chalicelib.lake_state import DIRTY_PREFIX, FAILED_PREFIX, MAINTENANCE_PREFIX
 from chalicelib.names import ENV_BY_NAME, ResourceNames, resource_names
 from gamepipe.infra import operations
+from gamepipe.infra.api import API_PARAMETERS, api_resources, rest_api_properties
 from gamepipe.infra.layer import ssm_parameter
+from gamepipe.infra.storage import STORAGE_PARAMETERS, storage_resources
 
 # Chalice's logical id of each function (app.py names -> CamelCase).
-FUNCTIONS = ("APIHandler", "ConsumeEvents", "CompactLake", "DailyReport", "ReportNow")
+FUNCTIONS = (
+    "APIHandler",
+    "ApiKeyAuthorizer",
+    "ConsumeEvents",
+    "CompactLake",
+    "DailyReport",
+    "ReportNow",
+)
 # Those whose modules import numpy/pyarrow/pandas/awswrangler: they get the layer.
 LAYERED = ("ConsumeEvents", "CompactLake", "DailyReport", "ReportNow")
 # Services whose actions read or write data: never on Resource "*".
@@ -111,6 +122,10 @@ def policies(names: ResourceNames, data_prefix: str, deadletter_prefix: str) -> 
     ]
     return {
         "APIHandler": [_allow(["kinesis:PutRecord", "kinesis:PutRecords"], [stream])],
+        # One consistent GetItem per key lookup (chalicelib/auth.py); nothing else.
+        "ApiKeyAuthorizer": [
+            _allow(["dynamodb:GetItem"], [{"Fn::GetAtt": ["ApplicationsTable", "Arn"]}])
+        ],
         "ConsumeEvents": [
             # The event source mapping reads the stream with the function's role.
             _allow(
@@ -202,42 +217,12 @@ def _function_env() -> dict[str, Any]:
         "reports_bucket": {"Ref": "ReportsBucket"},
         "glue_database": {"Ref": "GlueDatabase"},
         "athena_workgroup": {"Ref": "AthenaWorkGroup"},
+        "applications_table": {"Ref": "ApplicationsTable"},
     }
     assert set(refs) == set(ENV_BY_NAME)
     env = {ENV_BY_NAME[k]: v for k, v in refs.items()}
     env[BUCKET_OWNER_ENV] = {"Ref": "AWS::AccountId"}
     return env
-
-
-def _private_bucket(name: str, lifecycle: list[dict[str, Any]]) -> dict[str, Any]:
-    return {
-        "Type": "AWS::S3::Bucket",
-        "Properties": {
-            "BucketName": _sub(name),
-            "PublicAccessBlockConfiguration": {
-                "BlockPublicAcls": True,
-                "BlockPublicPolicy": True,
-                "IgnorePublicAcls": True,
-                "RestrictPublicBuckets": True,
-            },
-            "OwnershipControls": {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]},
-            "BucketEncryption": {
-                "ServerSideEncryptionConfiguration": [
-                    {"ServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}
-                ]
-            },
-            "LifecycleConfiguration": {"Rules": lifecycle},
-        },
-    }
-
-
-def _data_bucket(name: str, abort_uploads: dict[str, Any]) -> dict[str, Any]:
-    bucket = _private_bucket(name, [abort_uploads])
-    # S3 request metrics on the failed-batch prefix: the "failed batches stored" alarm
-    bucket["Properties"]["MetricsConfigurations"] = [
-        {"Id": operations.FAILED_BATCHES_FILTER, "Prefix": FAILED_PREFIX}
-    ]
-    return bucket
 
 
 def merge_template(
@@ -266,19 +251,8 @@ def merge_template(
                 "StreamEncryption": {"EncryptionType": "KMS", "KeyId": "alias/aws/kinesis"},
             },
         },
-        "DataBucket": _data_bucket(names.data_bucket, abort_uploads),
-        "ReportsBucket": _private_bucket(
-            names.reports_bucket,
-            [
-                abort_uploads,
-                {
-                    "Id": "expire-athena-results",
-                    "Status": "Enabled",
-                    "Prefix": f"{ATHENA_RESULTS_PREFIX}/",
-                    "ExpirationInDays": 7,
-                },
-            ],
-        ),
+        **storage_resources(names, ATHENA_RESULTS_PREFIX, abort_uploads),
+        **api_resources(),
         "GlueDatabase": {
             "Type": "AWS::Glue::Database",
             "Properties": {
@@ -287,6 +261,21 @@ def merge_template(
                     "Name": names.glue_database,
                     "Description": "gamepipe lake tables (created by the consumer's glue_catalog)",
                 },
+            },
+        },
+        "ApplicationsTable": {
+            "Type": "AWS::DynamoDB::Table",
+            # The API keys' hashes: keep the table (and its backups) if the stack goes.
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+            "Properties": {
+                "TableName": names.applications_table,
+                "AttributeDefinitions": [{"AttributeName": "application_id", "AttributeType": "S"}],
+                "KeySchema": [{"AttributeName": "application_id", "KeyType": "HASH"}],
+                "BillingMode": "PAY_PER_REQUEST",
+                # KMS with the AWS managed key (aws/dynamodb): key use shows in CloudTrail.
+                "SSESpecification": {"SSEEnabled": True, "SSEType": "KMS"},
+                "PointInTimeRecoverySpecification": {"PointInTimeRecoveryEnabled": True},
             },
         },
         "AthenaWorkGroup": {
@@ -326,6 +315,12 @@ def merge_template(
                 "RetentionInDays": 30,
             },
         }
+    # An API flood cannot take the consumer's concurrency: one poller per shard (the
+    # mapping's parallelization factor is 1) is always reserved for it.
+    resources["ConsumeEvents"]["Properties"]["ReservedConcurrentExecutions"] = {"Ref": "ShardCount"}
+    # The authorizer does one GetItem (or nothing, cached): small and quick.
+    resources["ApiKeyAuthorizer"]["Properties"].update(MemorySize=256, Timeout=10)
+    resources["RestAPI"] = rest_api_properties()
     resources["ConsumeEvents"]["Properties"]["Events"] = {
         "ConsumeEventsKinesisEventSource": {
             "Properties": {
@@ -354,6 +349,10 @@ def merge_template(
         "AthenaWorkGroupName": ("AthenaWorkGroup", "Ref"),
         "AlarmTopicArn": ("AlarmTopic", "Ref"),
         "DashboardName": ("Dashboard", "Ref"),
+        "ApplicationsTableName": ("ApplicationsTable", "Ref"),
+        "UsagePlanId": ("ApplicationsUsagePlan", "Ref"),
+        "LogsBucketName": ("LogsBucket", "Ref"),
+        "ApiAccessLogGroup": ("ApiAccessLogs", "Ref"),
         "ReportNowName": ("ReportNow", "Ref"),
         "ConsumeEventsName": ("ConsumeEvents", "Ref"),
     }
@@ -390,6 +389,8 @@ def merge_template(
                     "region/Python/architecture); point it at your own parameter to override."
                 ),
             },
+            **STORAGE_PARAMETERS,
+            **API_PARAMETERS,
             "AthenaBytesScannedCutoff": {
                 "Type": "Number",
                 "Default": 10 * 1024**3,

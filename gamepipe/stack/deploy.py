@@ -22,9 +22,9 @@ ROOT = Path(__file__).resolve().parents[2]
 DATA_PLANE_TYPES = (
     "AWS::Kinesis::Stream",
     "AWS::S3::Bucket",
-    "AWS::SQS::Queue",
     "AWS::Glue::Database",
     "AWS::Athena::WorkGroup",
+    "AWS::DynamoDB::Table",
 )
 # Stack outputs -> the variables the CLI reads (chalicelib/settings.py).
 OUTPUT_ENV = {
@@ -34,6 +34,8 @@ OUTPUT_ENV = {
     "ReportsBucketName": "GAMEPIPE_REPORTS_BUCKET",
     "GlueDatabaseName": "GAMEPIPE_GLUE_DATABASE",
     "AthenaWorkGroupName": "GAMEPIPE_ATHENA_WORKGROUP",
+    "ApplicationsTableName": "GAMEPIPE_APPLICATIONS_TABLE",
+    "UsagePlanId": "GAMEPIPE_USAGE_PLAN_ID",
     "AccountId": "GAMEPIPE_BUCKET_OWNER",
     "EndpointURL": "GAMEPIPE_API_URL",
     "ConsumeEventsName": "GAMEPIPE_CONSUMER_FUNCTION",  # gamepipe status: its IteratorAge
@@ -102,10 +104,20 @@ def resources_only(
     with ``roles`` the functions' IAM roles too (what runs without a Lambda service). A
     resource that refers to one left out is left out as well."""
     wanted = DATA_PLANE_TYPES + (("AWS::IAM::Role",) if roles else ())
+    function_roles = {
+        str(role["Fn::GetAtt"][0])
+        for res in template["Resources"].values()
+        if res.get("Type") == "AWS::Serverless::Function"
+        and isinstance(role := res.get("Properties", {}).get("Role"), dict)
+        and "Fn::GetAtt" in role
+    }
     kept = {
         name: res
         for name, res in template["Resources"].items()
-        if res.get("Type") in wanted and res.get("Type") not in skip_types
+        if res.get("Type") in wanted
+        and res.get("Type") not in skip_types
+        # roles: the functions' own (not API Gateway's account-wide logging role)
+        and (res.get("Type") != "AWS::IAM::Role" or name in function_roles)
     }
     params = set(template.get("Parameters", {}))
     while True:  # drop whatever refers to a resource that is gone, until nothing changes

@@ -1,4 +1,5 @@
-"""One way to bring up a local stack: target -> environment -> resources -> API -> consumer.
+"""One way to bring up a local stack: target -> environment -> resources -> an application and
+its API key -> API -> consumer.
 
 ``gamepipe demo`` and ``gamepipe stack up`` both call :func:`launch`; the demo then runs
 its workload through it and stops it (or keeps it), ``stack up`` records it for later commands.
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from chalicelib import aws
+from chalicelib.applications import ENV_API_KEY
 from chalicelib.settings import Settings
 from gamepipe.runtime.lambda_host import stage_environment
 from gamepipe.stack import procs, state
@@ -42,6 +44,7 @@ class Stack:
     settings: Settings
     resources: dict[str, Any]
     api_url: str | None = None
+    application_id: str | None = None  # the application whose key the stack's clients use
     checkpoint_dir: Path | None = None
     started_at: float = field(default_factory=time.time)
 
@@ -67,6 +70,7 @@ class Stack:
             "env": self.env,
             "resources": self.resources,
             "api_url": self.api_url,
+            "application_id": self.application_id,
             "checkpoint_dir": str(self.checkpoint_dir) if self.checkpoint_dir else None,
             "pids": dict(self.target.pids),
             "order": list(self.target.pids),  # `stack down` stops them in reverse
@@ -108,6 +112,8 @@ def launch(
             settings = Settings.from_env()
         with step("create resources"):
             resources = create_resources(settings, shards=shards)
+        with step("create an application (API key)"):
+            application_id = create_application(settings, env, f"{target} stack ({stage})")
         url = None
         if api:
             with step("start chalice local"):
@@ -116,7 +122,18 @@ def launch(
     except BaseException:
         tgt.stop()
         raise
-    return Stack(tgt, stage, run_dir, env, settings, resources, url)
+    return Stack(tgt, stage, run_dir, env, settings, resources, url, application_id)
+
+
+def create_application(settings: Settings, env: dict[str, str], name: str) -> str:
+    """Register an application; put its key in ``env`` and this process's environment
+    (GAMEPIPE_API_KEY, read by ``gamepipe generate``); return its id."""
+    from gamepipe.applications import create_application as register
+
+    app, key = register(settings, name)
+    env[ENV_API_KEY] = key
+    os.environ[ENV_API_KEY] = key
+    return app.application_id
 
 
 def _attach_deployed(tgt: Target, stage: str, run_dir: Path, step: Step) -> Stack:
@@ -130,4 +147,7 @@ def _attach_deployed(tgt: Target, stage: str, run_dir: Path, step: Step) -> Stac
         aws.reset()
         settings = Settings.from_env()
         resources = deployed_resources(settings)
-    return Stack(tgt, stage, run_dir, env, settings, resources, env["GAMEPIPE_API_URL"])
+    with step("create an application (API key)"):
+        application_id = create_application(settings, env, f"gamepipe demo ({stage})")
+    url = env["GAMEPIPE_API_URL"]
+    return Stack(tgt, stage, run_dir, env, settings, resources, url, application_id)

@@ -1,4 +1,5 @@
-"""Create the pipeline's resources on any target, idempotently: stream, buckets, Glue catalog."""
+"""Create the pipeline's resources on any target, idempotently: stream, buckets, Glue catalog,
+the applications table."""
 
 from __future__ import annotations
 
@@ -44,6 +45,32 @@ def ensure_bucket(s3: Any, name: str, region: str) -> None:
             raise
 
 
+def ensure_applications_table(dynamodb: Any, name: str, *, timeout: float = 60) -> str:
+    """Create the applications table (key ``application_id``) if missing; return its ARN.
+
+    On AWS the template creates it (encrypted, point-in-time recovery); locally moto or
+    LocalStack serves it.
+    """
+    try:
+        dynamodb.create_table(
+            TableName=name,
+            AttributeDefinitions=[{"AttributeName": "application_id", "AttributeType": "S"}],
+            KeySchema=[{"AttributeName": "application_id", "KeyType": "HASH"}],
+            BillingMode="PAY_PER_REQUEST",
+        )
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] != "ResourceInUseException":
+            raise
+    deadline = time.monotonic() + timeout
+    while True:
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        if table["TableStatus"] == "ACTIVE":
+            return str(table["TableArn"])
+        if time.monotonic() > deadline:
+            raise TimeoutError(f"table {name} not ACTIVE after {timeout}s")
+        time.sleep(0.2)
+
+
 def ensure_glue(glue: Any, settings: Settings) -> list[str]:
     """Glue database + the lake tables, via the consumer's glue_catalog (no duplicate DDL)."""
     ensure_catalog(glue, settings)
@@ -57,18 +84,23 @@ def create_resources(
     kinesis: Any = None,
     s3: Any = None,
     glue: Any = None,
+    dynamodb: Any = None,
 ) -> dict[str, Any]:
-    """Stream (``shards`` shards, ACTIVE), data + reports buckets, Glue database and tables."""
+    """Stream (``shards`` shards, ACTIVE), data + reports buckets, Glue database and tables,
+    the applications table."""
     kinesis = kinesis or aws.client("kinesis")
     s3 = s3 or aws.client("s3")
     glue = glue or aws.client("glue")
+    dynamodb = dynamodb or aws.client("dynamodb")
     arn = ensure_stream(kinesis, settings.stream_name, shards)
     for bucket in (settings.data_bucket, settings.reports_bucket):
         ensure_bucket(s3, bucket, settings.region)
     tables = ensure_glue(glue, settings)
+    ensure_applications_table(dynamodb, settings.applications_table)
     return {
         "stream_arn": arn,
         "buckets": [settings.data_bucket, settings.reports_bucket],
         "glue_database": settings.glue_database,
         "glue_tables": tables,
+        "applications_table": settings.applications_table,
     }

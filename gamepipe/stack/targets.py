@@ -95,8 +95,11 @@ class Target:
             return
         ls_proc = localstack.start(port, state_dir=self.state_dir)
         self.own("localstack", ls_proc, port)
-        # LocalStack's free tier has no Glue/Athena (501): the moto sidecar serves them.
-        self.env = local_env(f"http://127.0.0.1:{port}", {"glue": moto_url, "athena": moto_url})
+        # LocalStack's free tier has no Glue/Athena (501): the moto sidecar serves them. Its
+        # DynamoDB downloads Java 21 and DynamoDB Local on first use (no network here, and
+        # ~250 MB more): the sidecar serves the applications table too.
+        sidecar = {"glue": moto_url, "athena": moto_url, "dynamodb": moto_url}
+        self.env = local_env(f"http://127.0.0.1:{port}", sidecar)
 
     def own(self, name: str, proc: subprocess.Popen[bytes], port: int) -> None:
         """Stop ``proc`` with this target; record its pid and port (0: none) under ``name``."""

@@ -44,3 +44,29 @@ def localstack_installed() -> None:
     ):
         pytest.skip("LocalStack host mode needs Python 3.13 (not found; CI fails instead)")
     localstack.ensure_installed()
+
+
+@pytest.fixture(scope="module")
+def embedded_stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[object]:
+    """The embedded stack as `gamepipe stack up` starts it (moto server, resources, an
+    application and its key, chalice local), for one test module; stopped and the process
+    environment restored afterwards (launching points os.environ at the emulator)."""
+    from chalicelib import aws
+    from gamepipe.stack.launch import launch
+
+    saved = dict(os.environ)
+    for key in [k for k in os.environ if k.startswith("AWS_ENDPOINT_URL")]:
+        del os.environ[key]
+    os.environ.update(AWS_DEFAULT_REGION="us-east-1", AWS_ACCESS_KEY_ID="test",
+                      AWS_SECRET_ACCESS_KEY="test",
+                      GAMEPIPE_STATE_DIR=str(tmp_path_factory.mktemp("state")))  # fmt: skip
+    stack = None
+    try:
+        stack = launch("embedded", tmp_path_factory.mktemp("stack"), shards=2)
+        yield stack
+    finally:
+        if stack is not None:
+            stack.stop()
+        os.environ.clear()
+        os.environ.update(saved)
+        aws.reset()

@@ -65,7 +65,9 @@ def push_through_pipeline(
     from chalicelib.ingest import ClientInfo, encode_records
 
     info = ClientInfo(host="e2e.example", user_agent="pytest")
-    start = datetime(2026, 11, 27, 9, 0, tzinfo=UTC)
+    # received now: the generator dates its events in the days before today, inside the
+    # event-time window the consumer checks from received_at
+    start = datetime.now(UTC)
     # The API refuses a body that is not a JSON object before Kinesis; other bad events go
     # through so the consumer's dead-letter path runs.
     objects = [e for e in events if isinstance(e, dict)]

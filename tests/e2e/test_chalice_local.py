@@ -23,6 +23,8 @@ from tests.helpers_ingest import (
     free_port,
     load_events,
     ndjson_lines,
+    recent,
+    register_application,
     wait_http,
 )
 
@@ -32,7 +34,8 @@ ROOT = Path(__file__).resolve().parents[2]
 CHALICE = Path(sys.executable).parent / "chalice"
 MOTO_SERVER = Path(sys.executable).parent / "moto_server"
 STREAM = resource_names("local").stream  # the local stage's stream (chalicelib/names.py)
-VALID = load_events("valid")
+APPLICATIONS = resource_names("local").applications_table
+VALID = {name: recent(event) for name, event in load_events("valid").items()}
 
 
 @pytest.fixture(scope="module")
@@ -62,6 +65,29 @@ def kinesis(moto_url: str) -> Any:
     )
     client.create_stream(StreamName=STREAM, ShardCount=2)
     return client
+
+
+@pytest.fixture(scope="module")
+def dynamodb(moto_url: str) -> Any:
+    return boto3.client(
+        "dynamodb",
+        endpoint_url=moto_url,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
+        aws_secret_access_key="testing",
+    )
+
+
+@pytest.fixture(scope="module")
+def application(dynamodb: Any) -> tuple[str, str]:
+    """An application registered in the moto server's table: (application_id, key)."""
+    return register_application(dynamodb, APPLICATIONS, "e2e game")
+
+
+@pytest.fixture(scope="module")
+def auth(application: tuple[str, str]) -> dict[str, str]:
+    """The header carrying the application's key."""
+    return {"Authorization": application[1]}
 
 
 @pytest.fixture(scope="module")
@@ -95,14 +121,16 @@ def _stream_events(kinesis: Any) -> list[tuple[str, dict[str, Any]]]:
     return out
 
 
-def test_batch_over_http_lands_in_the_stream(api_url: str, kinesis: Any):
+def test_batch_over_http_lands_in_the_stream(
+    api_url: str, kinesis: Any, auth: dict[str, str], application: tuple[str, str]
+):
     # GIVEN 200 generated events from 20 players, with a player-chosen event_id each
     events = list(generate_events(20, 200, seed=1, resend_fraction=0))
-    # WHEN posted in one request over real HTTP
+    # WHEN posted in one request over real HTTP with the application's key
     response = requests.post(
         api_url + "/v1/events",
         json={"events": events},
-        headers={"User-Agent": "e2e-test/1.0"},
+        headers={"User-Agent": "e2e-test/1.0", **auth},
         timeout=30,
     )
     # THEN all are accepted and each is in the stream under its player's key
@@ -114,12 +142,15 @@ def test_batch_over_http_lands_in_the_stream(api_url: str, kinesis: Any):
         assert key == sent["userid"]
         assert ev["user_agent"] == "e2e-test/1.0"
         assert ev["host"] == api_url.removeprefix("http://")
+        assert ev["application_id"] == application[0]  # stamped from the key, server-side
         assert {k: ev[k] for k in sent} == sent  # the client's fields, extras included
 
 
-def test_single_event_route_over_http(api_url: str, kinesis: Any):
+def test_single_event_route_over_http(api_url: str, kinesis: Any, auth: dict[str, str]):
     body = {"userid": "user-0777", "description": "found a gem"}
-    response = requests.post(api_url + "/v1/events/find_treasure", json=body, timeout=30)
+    response = requests.post(
+        api_url + "/v1/events/find_treasure", json=body, headers=auth, timeout=30
+    )
     assert response.status_code == 200, response.text
     (event_id,) = response.json()["event_ids"]
     mine = [ev for _, ev in _stream_events(kinesis) if ev["event_id"] == event_id]
@@ -134,22 +165,30 @@ def test_single_event_route_over_http(api_url: str, kinesis: Any):
         (json.dumps({"events": [VALID["find_treasure"]] * 501}), "application/json", 413),
     ],
 )
-def test_client_errors_over_http(api_url: str, data: Any, content_type: str, status: int):
+def test_client_errors_over_http(
+    api_url: str, auth: dict[str, str], data: Any, content_type: str, status: int
+):
     response = requests.post(
-        api_url + "/v1/events", data=data, headers={"Content-Type": content_type}, timeout=30
+        api_url + "/v1/events",
+        data=data,
+        headers={"Content-Type": content_type, **auth},
+        timeout=30,
     )
     assert response.status_code == status
 
 
-def test_generator_cli_against_the_api(api_url: str, kinesis: Any, tmp_path: Path):
-    # GIVEN the generator with 10 % invalid events, 4 requests in flight
+def test_generator_cli_against_the_api(
+    api_url: str, kinesis: Any, application: tuple[str, str], tmp_path: Path
+):
+    # GIVEN the generator with 10 % invalid events, 4 requests in flight, the key in
+    # GAMEPIPE_API_KEY
     before = len(_stream_events(kinesis))
     summary = tmp_path / "summary.json"
     args = ["--users", "25", "--events", "600", "--seed", "3", "--batch-size", "50",
             "--concurrency", "4", "--target", api_url, "--bad-fraction", "0.1",
             "--summary-json", str(summary), "--quiet"]  # fmt: skip
     # WHEN it runs
-    result = CliRunner().invoke(generate_cmd, args)
+    result = CliRunner().invoke(generate_cmd, args, env={"GAMEPIPE_API_KEY": application[1]})
     # THEN the API accepted the valid ones, rejected exactly the invalid ones, and the
     # stream grew by the accepted count
     assert result.exit_code == 0, result.output
@@ -158,3 +197,12 @@ def test_generator_cli_against_the_api(api_url: str, kinesis: Any, tmp_path: Pat
     assert data["rejected"] == data["invalid_generated"] > 0
     assert data["accepted"] == 600 - data["rejected"]
     assert len(_stream_events(kinesis)) - before == data["accepted"]
+
+
+def test_generator_without_a_key_is_a_usage_error(api_url: str):
+    # GIVEN no --api-key and no GAMEPIPE_API_KEY WHEN the generator targets the API
+    result = CliRunner().invoke(
+        generate_cmd, ["--events", "5", "--target", api_url], env={"GAMEPIPE_API_KEY": ""}
+    )
+    # THEN it stops before sending, saying how to get a key
+    assert result.exit_code == 2 and "gamepipe apps create" in result.output

@@ -54,6 +54,7 @@ def test_commands_use_the_running_stack_with_nothing_exported(
             ("consume", "--once", "--timeout", "120"),
             ("query", "q7", "--format", "json"),
             ("report", "--out", str(tmp_path / "reports")),
+            ("apps", "list", "--format", "json"),
         ]
         done = {}
         for args in steps:
@@ -65,6 +66,9 @@ def test_commands_use_the_running_stack_with_nothing_exported(
         # AND the commands said which stack they used, and the report was published there
         assert "using the local stack (embedded)" in done["query"].stderr
         assert "published s3://" in done["report"].stdout
+        # AND the stack's application (whose key `generate` used unasked) is listed
+        (app,) = json.loads(done["apps"].stdout)
+        assert app["application_id"] == state["application_id"] and app["status"] == "active"
     finally:
         gamepipe(env, "stack", "down")
     assert_all_stopped(state["pids"])

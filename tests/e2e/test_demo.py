@@ -123,10 +123,11 @@ def test_kill_consumer_mid_run_and_restart(tmp_path: Path, e2e_env: dict[str, st
         # ...and the lake answers exactly what the oracle does (no loss, no double count)
         answers = _query_answers(state, tmp_path, e2e_env)
         assert answers == oracle_answers(truth)
-        # AND any function can be invoked on demand against the same stack
+        # AND any function can be invoked on demand against the same stack (the generator
+        # dated its events yesterday: today's report holds them)
+        today = datetime.now(UTC).date().isoformat()
         inv = subprocess.run(
-            # (as of today: the generator dates its events to end today, UTC)
-            gamepipe_cmd("invoke", "report_now", "--event", json.dumps({"date": str(today)})),
+            gamepipe_cmd("invoke", "report_now", "--event", json.dumps({"date": today})),
             cwd=ROOT,
             env=e2e_env,
             capture_output=True,

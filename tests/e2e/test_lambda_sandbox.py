@@ -18,8 +18,10 @@ import copy
 import io
 import json
 import shutil
+import time
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -33,8 +35,10 @@ from gamepipe.infra.sandbox import Outcome, Sandbox, SandboxError, create_data_p
 
 ROOT = Path(__file__).resolve().parents[2]
 STAGE = "prod"
-DAY = "2026-01-10"
-NEXT_DAY = "2026-01-11"
+# Yesterday and today (UTC): the API refuses events outside its event-time window.
+NEXT_DAY = datetime.now(UTC).date().isoformat()
+DAY = (datetime.now(UTC).date() - timedelta(days=1)).isoformat()
+METHOD_ARN = "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/POST/v1/events"
 
 
 @pytest.fixture(scope="module")
@@ -69,8 +73,14 @@ def _events(count: int, first: int) -> list[dict[str, Any]]:
     return out
 
 
-def _api_event(events: list[dict[str, Any]]) -> dict[str, Any]:
-    """An API Gateway (REST, proxy) event for POST /v1/events, as API Gateway sends it."""
+def _token_event(token: str) -> dict[str, Any]:
+    """The event API Gateway sends a TOKEN authorizer (the Authorization header's value)."""
+    return {"type": "TOKEN", "authorizationToken": token, "methodArn": METHOD_ARN}
+
+
+def _api_event(events: list[dict[str, Any]], authorizer: dict[str, Any]) -> dict[str, Any]:
+    """An API Gateway (REST, proxy) event for POST /v1/events, as API Gateway sends it once
+    the authorizer allowed the request (its context, plus principalId)."""
     return {
         "resource": "/v1/events",
         "path": "/v1/events",
@@ -88,6 +98,7 @@ def _api_event(events: list[dict[str, Any]]) -> dict[str, Any]:
             "stage": "api",
             "requestId": str(uuid.uuid4()),
             "identity": {"sourceIp": "203.0.113.7", "userAgent": "sandbox/1.0"},
+            "authorizer": authorizer,
         },
         "body": json.dumps({"events": events}),
         "isBase64Encoded": False,
@@ -155,9 +166,22 @@ def pipeline(sandbox: Sandbox, tmp_path_factory: pytest.TempPathFactory) -> dict
     """API -> stream -> consumer -> compaction -> both reports, each from the package."""
     work = tmp_path_factory.mktemp("runs")
     done: dict[str, Outcome] = {}
+    # an application registered as `gamepipe apps create` does (the user's credentials)
+    from chalicelib.applications import ApplicationStore
+
+    store = ApplicationStore(boto3.client("dynamodb"), sandbox.model.ref("ApplicationsTable"))
+    app, key = store.create("sandbox game")
+    done["application_id"] = app.application_id  # type: ignore[assignment]
+    allowed = _run(sandbox, work / "auth", "ApiKeyAuthorizer", _token_event(key))
+    done["ApiKeyAuthorizer"] = allowed
+    done["ApiKeyAuthorizer#denied"] = _run(
+        sandbox, work / "auth-denied", "ApiKeyAuthorizer", _token_event(key[:-4] + "AAAA")
+    )
+    context = {**allowed.result["context"], "principalId": allowed.result["principalId"]}
     # two requests: the consumer then writes several files per partition (a dirty partition)
     for n, batch in enumerate((_events(13, 0), _events(13, 100))):
-        done[f"APIHandler#{n}"] = _run(sandbox, work / str(n), "APIHandler", _api_event(batch))
+        event = _api_event(batch, context)
+        done[f"APIHandler#{n}"] = _run(sandbox, work / str(n), "APIHandler", event)
     for n, event in enumerate(_kinesis_events(sandbox)):
         done[f"ConsumeEvents#{n}"] = _run(sandbox, work / f"c{n}", "ConsumeEvents", event)
     done["lake_before_compaction"] = _lake_objects(sandbox, f"tables/events/dt={DAY}/")  # type: ignore[assignment]
@@ -180,6 +204,28 @@ def test_api_handler_runs_without_the_layer_and_puts_to_the_stream(
         assert {(c["service"], c["operation"]) for c in outcome.calls} == {
             ("kinesis", "PutRecords")
         }
+        _assert_allowed(sandbox, outcome)
+
+
+def test_authorizer_allows_the_key_and_denies_another_with_only_getitem(
+    sandbox: Sandbox, pipeline: dict[str, Outcome]
+) -> None:
+    # GIVEN the authorizer function run with the application's key and with a wrong one
+    allowed, denied = pipeline["ApiKeyAuthorizer"], pipeline["ApiKeyAuthorizer#denied"]
+    # THEN the key is allowed on the ingest routes, as its application
+    assert allowed.result["principalId"] == pipeline["application_id"]
+    assert allowed.result["context"]["application_id"] == pipeline["application_id"]
+    statement = allowed.result["policyDocument"]["Statement"][0]
+    assert statement["Effect"] == "Allow"
+    assert statement["Resource"] == [
+        "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/POST/v1/events",
+        "arn:aws:execute-api:us-east-1:123456789012:abcdef1234/api/POST/v1/events/*",
+    ]
+    # AND the wrong key is denied
+    assert denied.result["policyDocument"]["Statement"][0]["Effect"] == "Deny"
+    # AND each run read the applications table once, which its role allows (and nothing else)
+    for outcome in (allowed, denied):
+        assert [(c["service"], c["operation"]) for c in outcome.calls] == [("dynamodb", "GetItem")]
         _assert_allowed(sandbox, outcome)
 
 
@@ -272,7 +318,7 @@ def _broken_copy(sandbox: Sandbox, tmp_path: Path) -> Sandbox:
 
 def _one_kinesis_event(sandbox: Sandbox) -> dict[str, Any]:
     record = {"SequenceNumber": "49000000000000000000000000000000000000000000000000000001",
-              "PartitionKey": "user-0001", "ApproximateArrivalTimestamp": 1.0,
+              "PartitionKey": "user-0001", "ApproximateArrivalTimestamp": time.time(),
               "Data": json.dumps(_events(1, 900)[0]).encode()}  # fmt: skip
     from gamepipe.runtime.kinesis_poller import lambda_record
 

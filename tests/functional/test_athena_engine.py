@@ -50,7 +50,8 @@ def test_named_question_sends_its_sql_and_returns_typed_rows(athena: Any) -> Non
 
     # THEN the file's SQL went to the configured database, workgroup and output location
     (execution,) = athena.executions.values()
-    assert execution.query == resolve_sql("q3")
+    # (the application filter bound to every application, formatted client-side)
+    assert execution.query == resolve_sql("q3").replace(":application_id", "''")
     assert execution.context["Database"] == "gamepipe_test"
     assert execution.workgroup.name == "primary"
     assert execution.config["OutputLocation"].startswith("s3://athena-results/queries/")
@@ -132,5 +133,8 @@ def test_report_queries_on_athena_report_their_execution_ids(athena: Any) -> Non
 
     # THEN each report ran as of that date and names the Athena execution that produced it
     executions = {e.query: e.id for e in athena.executions.values()}
-    sent = {name: resolve_sql(name).replace(":as_of", "'2026-11-27'") for name in REPORT_NAMES}
+    sent = {
+        name: resolve_sql(name).replace(":as_of", "'2026-11-27'").replace(":application_id", "''")
+        for name in REPORT_NAMES
+    }
     assert query_ids == {name: executions[sql] for name, sql in sent.items()}

@@ -144,3 +144,35 @@ def test_compact_cli_defaults_to_every_dirty_partition(s3: Any) -> None:
     lines = [json.loads(x) for x in result.output.splitlines()]
     assert sorted(x["table"] for x in lines[:-1]) == ["character_events", "events"]
     assert lines[-1]["summary"]["partitions_compacted"] == 2
+
+
+def test_files_written_before_application_id_existed_compact_with_it_as_null(s3: Any) -> None:
+    # GIVEN a day with a batch file written before the application_id column existed, and a
+    # newer batch whose events the API stamped with an application
+    import io
+
+    import pyarrow.parquet as pq
+
+    from chalicelib.consumer.columns import arrow_schema
+    from chalicelib.tables import TABLES
+
+    _consume_three_batches(s3)
+    newer = {**_event(9, "user-d", 7, "2021-08-06T14:00:00Z"), "application_id": "game-1"}
+    catalog = Catalog(boto3.client("glue", region_name="us-east-1"), SETTINGS)
+    handle_kinesis_event(kinesis_event([ndjson(newer)], first=90), SETTINGS, s3=s3,
+                         catalog=catalog)  # fmt: skip
+    old_key = next(k for k in list_keys(s3, BUCKET, PREFIX) if k.endswith(".parquet"))
+    body = s3.get_object(Bucket=BUCKET, Key=old_key)["Body"].read()
+    older = pq.read_table(io.BytesIO(body)).drop_columns(["application_id"])
+    sink = io.BytesIO()
+    pq.write_table(older, sink)
+    s3.put_object(Bucket=BUCKET, Key=old_key, Body=sink.getvalue())
+    # WHEN the day is compacted
+    result, _ = compact_partition(s3, SETTINGS, "events", "2021-08-06")
+    # THEN the merged file has the column: the old rows NULL, the new row its application
+    table = read_table(s3, BUCKET, PREFIX).drop_columns(["dt"])
+    assert result.key is not None and table.schema == arrow_schema(TABLES["events"])
+    ids, apps_column = table.column("event_id"), table.column("application_id")
+    apps = dict(zip(ids.to_pylist(), apps_column.to_pylist(), strict=True))
+    assert apps[newer["event_id"]] == "game-1"
+    assert None in apps.values()

@@ -59,7 +59,9 @@ def lake(moto_aws: None) -> Lake:
 
 
 def _event(**kw: Any) -> dict[str, Any]:
-    base = {"userid": "user-0001", "event_ts": "2021-08-06T10:00:00Z", "description": "d"}
+    # received_at as the API stamps it: the event-time window is measured from it
+    base = {"userid": "user-0001", "event_ts": "2021-08-06T10:00:00Z", "description": "d",
+            "received_at": "2021-08-06T10:00:01Z"}  # fmt: skip
     return {**base, **kw}
 
 

@@ -9,12 +9,14 @@ import pytest
 from chalice.test import Client
 from moto import mock_aws
 
-from tests.helpers_ingest import FAKE_ENV, load_events, ndjson_lines
+from tests.helpers_ingest import FAKE_ENV, load_events, ndjson_lines, recent, use_applications
 
-VALID = load_events("valid")
+# The fixtures dated now (they are from 2021: outside the API's event-time window).
+VALID = {name: recent(event) for name, event in load_events("valid").items()}
 INVALID = load_events("invalid")
 STREAM = "ingest-functional"
-JSON = {"Content-Type": "application/json", "Host": "user-0053.comcast.com", "User-Agent": "ab/2.3"}
+BASE = {"Content-Type": "application/json", "Host": "user-0053.comcast.com", "User-Agent": "ab/2.3"}
+JSON = dict(BASE)  # + the application's key, set by the app_module fixture
 
 
 @pytest.fixture
@@ -41,6 +43,9 @@ def app_module(monkeypatch):
         kinesis = aws.client("kinesis")
         monkeypatch.setattr(module, "_kinesis", lambda: kinesis)
         kinesis.create_stream(StreamName=STREAM, ShardCount=2)
+        app_id, key = use_applications(monkeypatch, module, aws.client("dynamodb"))
+        monkeypatch.setitem(JSON, "Authorization", key)
+        monkeypatch.setattr(module, "APPLICATION_ID", app_id, raising=False)
         yield module
         aws.reset()
 
@@ -222,3 +227,127 @@ def test_missing_stream_is_503_not_a_crash(client, app_module):
     assert response.status_code == 503
     body = json.loads(response.body)
     assert body["failed"][0]["reason"] == "ResourceNotFoundException"
+
+
+# --- only a game's own clients can write ------------------------------------------------
+
+
+def _landed(app_module) -> list[dict[str, Any]]:
+    return [ev for _, _, data in _read_stream(app_module._kinesis()) for ev in ndjson_lines(data)]
+
+
+@pytest.mark.parametrize(
+    ("headers", "status"),
+    [
+        (BASE, 401),  # no key: the gateway answers before the authorizer runs
+        ({**BASE, "Authorization": ""}, 403),  # API Gateway: 401 (empty token); chalice: 403
+        ({**BASE, "Authorization": "not-a-key"}, 403),
+        ({**BASE, "Authorization": "gpk.6b1c8a52-7a3e-4c1e-9f0e-0000000000aa." + "a" * 43}, 403),
+    ],
+)
+def test_no_key_or_a_wrong_key_is_401_or_403_json_and_nothing_lands(
+    client, app_module, headers, status
+):
+    # GIVEN the forged level-10000 event of the issue
+    forged = {**VALID["level_up"], "userid": "user-0001", "level": 10000}
+    # WHEN posted without the application's key, to both routes
+    batch = _post(client, {"events": [forged]}, headers=headers)
+    single = _post(client, {"userid": "user-0001"}, headers=headers, path="/v1/events/level_up")
+    # THEN each is refused with a JSON body, never a 5xx, and the stream stays empty
+    for response in (batch, single):
+        assert response.status_code == status, response.body
+        assert json.loads(response.body)
+    assert _landed(app_module) == []
+
+
+def test_revoked_and_rotated_keys_are_refused(client, app_module):
+    # GIVEN two more applications: one revoked, one whose key was rotated (neither key used
+    # before, so no cache holds a verdict for them)
+    store = _authorizer_store(app_module)
+    (gone, gone_key), (moved, old_key) = store.create("gone"), store.create("moved")
+    store.revoke(gone.application_id)
+    _, new_key = store.rotate(moved.application_id)
+
+    # WHEN each key posts an event
+    def post(key: str):
+        return _post(client, {"events": [VALID["find_treasure"]]}, {**BASE, "Authorization": key})
+
+    # THEN the revoked and the replaced key get 403, the new key 200
+    assert post(gone_key).status_code == 403
+    assert post(old_key).status_code == 403
+    assert post(new_key).status_code == 200
+    assert post(f"Bearer {new_key}").status_code == 200
+
+
+def _authorizer_store(app_module):
+    return app_module._authorizer().store
+
+
+def test_application_is_stamped_and_a_clients_own_value_overwritten(client, app_module):
+    # GIVEN events claiming another application, a server time and the right to backfill
+    claims = {"application_id": "someone-else", "received_at": "2001-01-01T00:00:00Z",
+              "backfill": True}  # fmt: skip
+    events = [{**VALID["find_treasure"], **claims}, VALID["defeat_enemy"]]
+    # WHEN posted with this application's key
+    response = _post(client, {"events": events})
+    single = _post(client, {"userid": "user-0002", **claims}, path="/v1/events/find_treasure")
+    # THEN every line carries the key's application, the server's time and no backfill
+    assert response.status_code == single.status_code == 200, response.body
+    landed = _landed(app_module)
+    assert len(landed) == 3
+    for ev in landed:
+        assert ev["application_id"] == app_module.APPLICATION_ID
+        assert ev["received_at"] != "2001-01-01T00:00:00Z" and "backfill" not in ev
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"event_ts": "0001-01-01T00:00:00Z"}, "more than 45 days before"),
+        ({"event_ts": "9999-12-31T23:59:59Z"}, "more than 1 day after"),
+        ({"extra": "x" * 200_000}, "unknown fields take"),
+    ],
+)
+def test_dates_outside_the_window_and_a_200kb_unknown_field_are_refused(
+    client, app_module, change, why
+):
+    # GIVEN a valid event changed to break one rule, next to a valid one
+    events = [{**VALID["join_guild"], **change}, VALID["find_treasure"]]
+    # WHEN posted with the key
+    body = json.loads(_post(client, {"events": events}).body)
+    # THEN only it is rejected, with the reason
+    assert [r["index"] for r in body["rejected"]] == [0] and why in body["rejected"][0]["reason"]
+    assert body["accepted"] == 1
+
+
+@pytest.mark.parametrize(
+    ("raw", "why"),
+    [
+        (b',"r\\u0065ceived_at":"2026-01-01T00:00:00Z"}', "spells the field 'received_at'"),
+        (b',"extra":"\xff\xfe"}', "not valid UTF-8"),
+    ],
+)
+def test_disguised_keys_and_invalid_utf8_are_refused_by_the_api(client, app_module, raw, why):
+    # GIVEN raw event bytes the consumer would dead-letter (the API said 200 before)
+    event = json.dumps(VALID["find_treasure"]).encode()[:-1] + raw
+    body = b'{"events": [' + event + b"]}"
+    # WHEN posted THEN 400 with the contract's reason, nothing written
+    response = _post(client, body)
+    assert response.status_code == 400
+    assert why in json.loads(response.body)["rejected"][0]["reason"]
+    assert _landed(app_module) == []
+
+
+def test_an_application_allowed_to_backfill_may_send_old_events(client, app_module):
+    # GIVEN an application allowed to backfill
+    store = _authorizer_store(app_module)
+    app, key = store.create("importer", allow_backfill=True)
+    headers = {**BASE, "Authorization": key}
+    old = {**VALID["find_treasure"], "event_ts": "2021-08-06T03:08:55Z"}
+    future = {**VALID["find_treasure"], "event_ts": "9999-01-01T00:00:00Z"}
+    # WHEN it sends a 2021 event and one from the far future
+    body = json.loads(_post(client, {"events": [old, future]}, headers).body)
+    # THEN the old one is accepted and marked as backfill; the future one is still refused
+    assert body["accepted"] == 1 and [r["index"] for r in body["rejected"]] == [1]
+    (ev,) = _landed(app_module)
+    assert ev["backfill"] is True and ev["application_id"] == app.application_id

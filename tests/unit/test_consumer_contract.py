@@ -14,6 +14,9 @@ from chalicelib.settings import Settings
 from chalicelib.tables import EVENTS, TABLES
 
 DERIVED = {"payload"}  # columns that are not contract fields (the raw line)
+# Contract fields with no column: the API's backfill marker lives in payload only (it lifts
+# the consumer's event-time window for an application allowed to backfill).
+PAYLOAD_ONLY = {"backfill"}
 # Catalog-only columns: not contract fields and not in the consumer's batch files
 # (compaction writes `compacted = true`; batch files lack it and read as NULL).
 MAINTENANCE = {"compacted": "boolean"}
@@ -28,7 +31,12 @@ def glue_type(t: mi.Type) -> str:
         return glue_type(inner)
     if isinstance(t, mi.LiteralType) and all(isinstance(v, str) for v in t.values):
         return "string"
-    return {mi.StrType: "string", mi.IntType: "bigint", mi.DateTimeType: "timestamp"}[type(t)]
+    return {
+        mi.StrType: "string",
+        mi.IntType: "bigint",
+        mi.DateTimeType: "timestamp",
+        mi.BoolType: "boolean",
+    }[type(t)]
 
 
 def contract_fields(cls: type[EventBase]) -> dict[str, str]:
@@ -64,15 +72,15 @@ def test_every_contract_field_has_a_column_in_a_table_the_event_lands_in(etype: 
     columns = {c.name for t in tables for c in t.columns}
     pending = {c.name for t in tables for c in t.pending}
     # THEN each of its contract fields is a column of one of them (none lives only in
-    # payload), or a pending catalog column the consumer does not write yet (tables.py)
-    assert set(contract_fields(cls)) <= columns | pending
+    # payload but the marker), or a pending catalog column the consumer does not write yet
+    assert set(contract_fields(cls)) - PAYLOAD_ONLY <= columns | pending
 
 
 def test_seed_tables_keep_every_field_of_their_event_types_except_envelope_extras() -> None:
     # GIVEN the four seed tables
     # WHEN their event types' fields are compared with their columns
     # THEN only the envelope's client details (kept in `events`) are missing
-    envelope_only = {"app_version", "user_agent", "session_id", "platform"}
+    envelope_only = {"app_version", "user_agent", "session_id", "platform", *PAYLOAD_ONLY}
     for table in TABLES.values():
         if table.name == EVENTS.name:
             continue
@@ -103,7 +111,7 @@ def test_glue_and_arrow_types_agree_with_tables_py(table: str) -> None:
 
 
 def _sample(cls: type[EventBase]) -> EventBase:
-    values = {"string": "x", "bigint": 1, "timestamp": "2021-08-06T00:00:00Z"}
+    values = {"string": "x", "bigint": 1, "timestamp": "2021-08-06T00:00:00Z", "boolean": True}
     obj: dict[str, object] = {}
     info = mi.type_info(cls)
     assert isinstance(info, mi.StructType)

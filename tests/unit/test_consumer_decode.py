@@ -8,7 +8,7 @@ import json
 import random
 import uuid
 from collections.abc import Iterator
-from datetime import date
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,7 +27,7 @@ from chalicelib.consumer.decode import (
     parse_records,
 )
 from chalicelib.consumer.writer import batch_key
-from chalicelib.contract import ValidationFailure, decode_event
+from chalicelib.contract import ValidationFailure, check_line, decode_event
 from chalicelib.settings import Settings
 from gamepipe.generator import generate_events
 
@@ -40,8 +40,11 @@ def _line(path: Path) -> bytes:
     return json.dumps(json.loads(path.read_text()), separators=(",", ":")).encode()
 
 
+ARRIVAL = 1628222935.0  # 2021-08-06T04:08:55Z, the day the fixtures' events happen
+
+
 def _rec(data: bytes, seq: int = 1, shard: str = "shardId-000000000000") -> KinesisRecord:
-    return KinesisRecord(shard, f"{seq:020d}", data, 1628222935.0)
+    return KinesisRecord(shard, f"{seq:020d}", data, ARRIVAL)
 
 
 def _ev(etype: str = "find_treasure", **kw: object) -> bytes:
@@ -134,9 +137,9 @@ def test_two_values_on_a_line_and_a_blank_line_cannot_cancel_out() -> None:
 
 def _agrees_with_the_contract(line: bytes) -> None:
     """The consumer's verdict and reason on ``line``, alone and between two valid events,
-    are the contract's (``decode_event``), and an accepted event is the contract's."""
+    are the contract's (``check_line``), and an accepted event is the contract's."""
     try:
-        expected, reason = decode_event(line), ""
+        expected, reason = check_line(line, datetime.fromtimestamp(ARRIVAL, UTC)), ""
     except ValidationFailure as exc:
         expected, reason = None, str(exc)
     alone = decode_batch([_rec(line)])
@@ -381,3 +384,30 @@ def test_batch_key_is_deterministic() -> None:
     # GIVEN a batch's shard and first sequence number WHEN keyed THEN the layout is fixed
     key = batch_key(Settings(), "events", "2021-08-06", "shardId-000000000001", "123")
     assert key == "tables/events/dt=2021-08-06/shardId-000000000001-123.parquet"
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        b',"r\\u0065ceived_at":"2021-08-06T00:00:01Z"}',  # a server field in disguise
+        b',"blob":"' + b"b" * 9000 + b'"}',  # unknown fields over 8 KiB
+        b',"extra":"\xff"}',  # not UTF-8
+    ],
+)
+def test_the_consumer_dead_letters_what_the_api_rejects_with_the_same_reason(tail: bytes) -> None:
+    # GIVEN an event line breaking one of the contract's byte rules, and one dated too far
+    # back, next to valid lines (as if put on the stream another way)
+    from chalicelib.ingest import ClientInfo, ingest_batch
+    from tests.helpers_ingest import FakeKinesis
+
+    bad = _ev()[:-1] + tail
+    old = _ev(event_ts="2021-06-01T00:00:00Z")  # 66 days before the record's arrival
+    # WHEN the consumer decodes them, and the API gets the same bytes at that arrival time
+    batch = decode_batch([_rec(b"\n".join([_ev(), bad, old, _ev()]))])
+    body = b'{"events":[' + bad + b"," + old + b"]}"
+    api = ingest_batch(body, ClientInfo(application_id="a"), Settings(), FakeKinesis(),
+                       now=datetime.fromtimestamp(ARRIVAL, UTC))  # fmt: skip
+    # THEN both refuse both, with the same reasons; the valid neighbours land
+    assert len(batch.events) == 2
+    assert [d.reason for d in batch.dead_letters] == [r["reason"] for r in api.rejected]
+    assert api.accepted == 0 and len(api.rejected) == 2

@@ -17,7 +17,13 @@ from tests.helpers_ingest import FakeKinesis, load_events, ndjson_lines
 
 VALID = load_events("valid")
 INVALID = load_events("invalid")
-INFO = ClientInfo(host="user-0053.comcast.com", user_agent="ApacheBench/2.3", source_ip="10.0.0.1")
+APP_ID = "6b1c8a52-7a3e-4c1e-9f0e-0000000000aa"
+INFO = ClientInfo(
+    host="user-0053.comcast.com",
+    user_agent="ApacheBench/2.3",
+    source_ip="10.0.0.1",
+    application_id=APP_ID,
+)
 NOW = datetime(2021, 8, 6, 3, 9, 0, 123456, tzinfo=UTC)
 SETTINGS = Settings(put_max_attempts=3)
 

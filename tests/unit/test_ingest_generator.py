@@ -132,12 +132,14 @@ def test_cli_writes_truth_and_summary(tmp_path, monkeypatch):
             "--truth", str(truth), "--summary-json", str(summary), "--quiet"]  # fmt: skip
     # WHEN the command runs
     result = CliRunner().invoke(generate_cmd, args)
-    # THEN the truth file holds exactly what the seed generates (dated today, UTC: the
-    # API takes recent events only), and all of it was written
+    # THEN the truth file holds exactly what the seed generates (dated the day before today,
+    # UTC: the API takes recent events only), and all of it was written
     assert result.exit_code == 0, result.output
     sent = [json.loads(line) for line in truth.read_text().splitlines()]
-    today = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), UTC)
-    assert sent == list(generate_events(7, 450, 9, bad_fraction=0.1, start=today))
+    yesterday = datetime.combine(datetime.now(UTC).date(), datetime.min.time(), UTC) - timedelta(
+        days=1
+    )
+    assert sent == list(generate_events(7, 450, 9, bad_fraction=0.1, start=yesterday))
     landed = [e for _, e in fake.landed_events()]
     assert len(landed) == 450
 

@@ -192,6 +192,28 @@ def test_nulls_and_decimals_render():
     assert files.get("guild_membership.csv") == b"guild_name,members\na,\nb,7\n"
 
 
+def test_csv_cells_that_a_spreadsheet_would_run_are_neutralised():
+    # GIVEN guild names a player chose: formulas, a tab/CR-led cell, and harmless ones; and a
+    # negative number (a number, not a formula)
+    names = ["=HYPERLINK(\"http://x\",\"pwned\")", "+1+1", "-2+3", "@SUM(A1)", "\tTab",
+             "\rCR", "Knights=Good", "plain"]  # fmt: skip
+    tables = {
+        "guild_membership": pa.table(
+            {"guild_name": names, "members": pa.array([-5, 1, 1, 1, 1, 1, 1, 1], pa.int64())}
+        )
+    }
+    # WHEN the CSV is written
+    rows = list(csv.reader(io.StringIO(build_report(tables, AS_OF, 10).get(
+        "guild_membership.csv").decode(), newline="")))  # fmt: skip
+    # THEN every cell starting with = + - @ TAB CR is prefixed with ' (OWASP); others and
+    # numbers are as they were
+    assert [r[0] for r in rows[1:]] == [
+        "'=HYPERLINK(\"http://x\",\"pwned\")", "'+1+1", "'-2+3", "'@SUM(A1)", "'\tTab",
+        "'\rCR", "Knights=Good", "plain",
+    ]  # fmt: skip
+    assert rows[1][1] == "-5"
+
+
 def test_level_distribution_groups_wide_ranges():
     # GIVEN levels 1..100 (too many bars)
     bars = distribution(range(1, 101), max_bars=20)

@@ -4,7 +4,7 @@ resends and bad events (local engine over an on-disk lake, no network)."""
 from __future__ import annotations
 
 import re
-from datetime import timedelta
+from datetime import date, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -131,7 +131,8 @@ def test_a_report_through_a_view_reads_only_the_days_up_to_as_of(tmp_path: Path)
     duck = engine.translate(resolve_sql("player_purchases"))
     # WHEN DuckDB runs the report as of the first day (it reads views/unique_purchases)
     plan = engine._connection().execute(
-        "EXPLAIN ANALYZE " + duck.replace(":as_of", "$as_of"), {"as_of": days[0][3:]}
+        "EXPLAIN ANALYZE " + duck.replace(":as_of", "$as_of"),
+        {"as_of": days[0][3:], "application_id": ""},
     )
     files_read = sorted(
         int(n) for n in re.findall(r"Total Files Read: (\d+)", plan.fetchall()[0][1])
@@ -140,3 +141,34 @@ def test_a_report_through_a_view_reads_only_the_days_up_to_as_of(tmp_path: Path)
     # THEN the rows are read from the first day's files only: the filter on the view's dt
     # reaches the scan; only the live-days check reads its one flag column of every day
     assert files_read == [len(first), len(every)]
+
+
+def test_the_application_filter_answers_for_that_application_alone(tmp_path: Path) -> None:
+    # GIVEN two applications' events in one lake (the same player ids in both games), as the
+    # API stamps them
+    from chalicelib.query.params import application_params
+
+    events = helpers_sql.make_events(900, 20, seed=11, resend_fraction=0.05)
+    for event in events:  # a resend comes from the same game as its original
+        event["application_id"] = "game-a" if int(event["event_id"][-2:], 16) % 3 else "game-b"
+    helpers_sql.write_lake_dir(tmp_path, helpers_sql.table_rows(events, batch_size=100))
+    engine = LocalEngine(SETTINGS, lake_root=tmp_path)
+    as_of = date.fromisoformat(max(e["event_ts"] for e in events)[:10])
+    # WHEN the questions and reports run for each application and for both
+    per_app = {
+        app: (
+            collect_answers(SETTINGS, engine, application_params(app)),
+            collect_reports(SETTINGS, engine, as_of, app),
+        )
+        for app in ("game-a", "game-b")
+    }
+    both = collect_answers(SETTINGS, engine)
+    engine.close()
+    # THEN each equals the oracle over that application's events only, and no filter is
+    # the oracle over every event
+    for app, (answers, reports) in per_app.items():
+        mine = [e for e in events if e["application_id"] == app]
+        assert answers == compute_answers(mine), app
+        assert reports == compute_reports(mine, as_of=as_of), app
+    assert both == compute_answers(events)
+    assert per_app["game-a"][0] != per_app["game-b"][0]

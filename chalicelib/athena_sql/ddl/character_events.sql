@@ -9,6 +9,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS character_events (
     event_type         string,
     event_id           string,
     received_at        timestamp,
+    application_id     string,
     compacted          boolean
 )
 PARTITIONED BY (dt string)

@@ -13,6 +13,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS character_stats (
     health             bigint,
     event_id           string,
     received_at        timestamp,
+    application_id     string,
     compacted          boolean
 )
 PARTITIONED BY (dt string)

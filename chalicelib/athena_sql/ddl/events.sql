@@ -11,6 +11,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS events (
     user_agent         string,
     app_version        string,
     payload            string,
+    application_id     string,
     session_id         string,
     platform           string
 )

@@ -10,6 +10,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS guild_events (
     guild_name         string,
     event_id           string,
     received_at        timestamp,
+    application_id     string,
     compacted          boolean
 )
 PARTITIONED BY (dt string)

@@ -12,6 +12,7 @@ CREATE EXTERNAL TABLE IF NOT EXISTS purchase_events (
     price              bigint,
     event_id           string,
     received_at        timestamp,
+    application_id     string,
     compacted          boolean
 )
 PARTITIONED BY (dt string)

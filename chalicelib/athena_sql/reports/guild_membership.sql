@@ -13,13 +13,15 @@
 -- names the same guild.
 -- As of :as_of ('YYYY-MM-DD', bound by the caller; the scheduled report binds its date):
 -- only partitions dt <= :as_of count, i.e. events up to the end of that UTC day, so a
--- backfilled report shows the state of that day, not of today.
+-- backfilled report shows the state of that day, not of today. Optional application filter:
+-- :application_id ('' = every application).
 WITH latest AS (
     SELECT userid,
            max_by(guild_name, event_ts) AS guild_name,
            max(event_ts, 2) AS top_ts
     FROM guild_events
     WHERE dt <= :as_of
+      AND (:application_id = '' OR application_id = :application_id)
     GROUP BY userid
 ),
 tied AS (
@@ -41,6 +43,7 @@ current_guild AS (
     JOIN tied AS t
       ON g.userid = t.userid AND g.event_ts = t.event_ts
     WHERE g.dt <= :as_of
+      AND (:application_id = '' OR g.application_id = :application_id)
     GROUP BY g.userid
 )
 SELECT guild_name,

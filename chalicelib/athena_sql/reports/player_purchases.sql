@@ -3,7 +3,8 @@
 -- duplicate-sensitive: each event_id counts once (views/unique_purchases: merge-on-read).
 -- As of :as_of ('YYYY-MM-DD', bound by the caller; the scheduled report binds its date):
 -- only partitions dt <= :as_of count, i.e. events up to the end of that UTC day, so a
--- backfilled report shows the state of that day, not of today.
+-- backfilled report shows the state of that day, not of today. Optional application filter:
+-- :application_id ('' = every application).
 SELECT userid,
        sum(CASE WHEN item_type = 'sword' THEN amount_purchased ELSE 0 END) AS swords,
        sum(CASE WHEN item_type = 'shield' THEN amount_purchased ELSE 0 END) AS shields,
@@ -11,5 +12,6 @@ SELECT userid,
        sum(price * amount_purchased) AS gold_spent
 FROM unique_purchases
 WHERE dt <= :as_of
+  AND (:application_id = '' OR application_id = :application_id)
 GROUP BY userid
 ORDER BY gold_spent DESC, userid

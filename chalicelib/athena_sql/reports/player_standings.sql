@@ -5,12 +5,14 @@
 -- the latest row carry the same values, so no separate dedupe pass is needed.
 -- As of :as_of ('YYYY-MM-DD', bound by the caller; the scheduled report binds its date):
 -- only partitions dt <= :as_of count, i.e. events up to the end of that UTC day, so a
--- backfilled report shows the state of that day, not of today.
+-- backfilled report shows the state of that day, not of today. Optional application filter:
+-- :application_id ('' = every application).
 WITH last_stats AS (
     SELECT userid,
            max(event_ts) AS event_ts
     FROM character_stats
     WHERE dt <= :as_of
+      AND (:application_id = '' OR application_id = :application_id)
     GROUP BY userid
 )
 SELECT s.userid,
@@ -22,5 +24,6 @@ FROM character_stats AS s
 JOIN last_stats AS l
   ON s.userid = l.userid AND s.event_ts = l.event_ts
 WHERE s.dt <= :as_of
+  AND (:application_id = '' OR s.application_id = :application_id)
 GROUP BY s.userid
 ORDER BY level DESC, s.userid

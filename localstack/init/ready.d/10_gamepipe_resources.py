@@ -1,12 +1,16 @@
-"""LocalStack ready hook: create the pipeline's stream and buckets (and Glue DB) idempotently.
+"""LocalStack ready hook: create the pipeline's stream and buckets (the applications table and
+the Glue DB where they are served) idempotently.
 
 Runs inside the LocalStack container (``/etc/localstack/init/ready.d``, its own Python has
 boto3) and in host mode (``localstack/run.sh`` runs it with the LocalStack venv's Python).
 Self-contained on purpose: the project's package is not installed in the container; the
 defaults are chalicelib/names.py's names of the ``local`` stage (a test checks they agree).
 Glue lives in the moto sidecar (LocalStack's free tier answers 501), so the database is
-created only when ``GLUE_ENDPOINT`` points at it. ``gamepipe`` also creates all of this
-itself (``create_resources``), so the hook is for people who use LocalStack on their own.
+created only when ``GLUE_ENDPOINT`` points at it. The applications table is created where
+DynamoDB is served: ``DYNAMODB_ENDPOINT``, else LocalStack when ``SERVICES`` lists dynamodb
+(with Docker; host mode here cannot: LocalStack's DynamoDB downloads Java 21 and DynamoDB
+Local on first use). ``gamepipe`` also creates all of this itself (``create_resources``), so
+the hook is for people who use LocalStack on their own.
 """
 
 from __future__ import annotations
@@ -26,7 +30,12 @@ BUCKETS = (
     os.environ.get("GAMEPIPE_REPORTS_BUCKET", "gamepipe-local-reports"),
 )
 DATABASE = os.environ.get("GAMEPIPE_GLUE_DATABASE", "gamepipe_local")
+APPLICATIONS = os.environ.get("GAMEPIPE_APPLICATIONS_TABLE", "gamepipe-local-applications")
 GLUE_ENDPOINT = os.environ.get("GLUE_ENDPOINT", "")
+SERVED = os.environ.get("SERVICES", "").split(",")
+DYNAMODB_ENDPOINT = os.environ.get("DYNAMODB_ENDPOINT") or (
+    ENDPOINT if "dynamodb" in SERVED else ""
+)
 
 
 def _client(service: str, endpoint: str) -> object:
@@ -40,7 +49,8 @@ def _client(service: str, endpoint: str) -> object:
 
 
 def main() -> None:
-    """Create stream (wait ACTIVE), buckets, and the Glue database if a sidecar is given."""
+    """Create stream (wait ACTIVE), buckets, the applications table, and the Glue database if
+    a sidecar is given."""
     kinesis = _client("kinesis", ENDPOINT)
     try:
         kinesis.create_stream(StreamName=STREAM, ShardCount=SHARDS)  # type: ignore[attr-defined]
@@ -59,6 +69,17 @@ def main() -> None:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
                 raise
+    if DYNAMODB_ENDPOINT:
+        try:
+            _client("dynamodb", DYNAMODB_ENDPOINT).create_table(  # type: ignore[attr-defined]
+                TableName=APPLICATIONS,
+                AttributeDefinitions=[{"AttributeName": "application_id", "AttributeType": "S"}],
+                KeySchema=[{"AttributeName": "application_id", "KeyType": "HASH"}],
+                BillingMode="PAY_PER_REQUEST",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] != "ResourceInUseException":
+                raise
     if GLUE_ENDPOINT:
         glue = _client("glue", GLUE_ENDPOINT)
         try:
@@ -66,7 +87,8 @@ def main() -> None:
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "AlreadyExistsException":
                 raise
-    print(f"gamepipe: stream {STREAM} ({SHARDS} shards), buckets {', '.join(BUCKETS)} ready")
+    table = f", table {APPLICATIONS}" if DYNAMODB_ENDPOINT else ""
+    print(f"gamepipe: stream {STREAM} ({SHARDS} shards), buckets {', '.join(BUCKETS)}{table} ready")
 
 
 if __name__ == "__main__":
