@@ -41,6 +41,8 @@ from gamepipe.stack.resources import create_resources
 
 REQUEST_EVENTS = 50  # events per API request
 SHIFT = timedelta(days=1)  # how far a shifted resend moves event_ts
+# The application the API's authorizer would stamp: ingest_batch refuses events without one.
+APPLICATION = "faults-application"
 # the consumer's clients fail fast: the trigger's retries are what is under test
 _CLIENT = Config(retries={"max_attempts": 1, "mode": "standard"})
 
@@ -67,6 +69,7 @@ class FaultResult:
     name: str
     sent: int
     accepted: int  # distinct event_ids the API accepted (a resend is accepted again)
+    distinct: int  # distinct event_ids sent: all accepted when the workload fits the window
     before: Books
     after: Books
     notes: dict[str, Any] = field(default_factory=dict)
@@ -76,6 +79,7 @@ class FaultResult:
         return {
             "fault": self.name,
             "sent": self.sent,
+            "distinct_sent": self.distinct,
             "accepted": self.accepted,
             "landed_before": self.before.landed,
             "duplicated_before": self.before.duplicated,
@@ -150,7 +154,9 @@ def shifted_resends(events: list[dict[str, Any]], every: int = 10) -> list[dict[
 
 def send(lake: Lake, events: list[dict[str, Any]]) -> list[str]:
     """POST the events through the API's ingest code, 50 per request; accepted ids."""
-    info = ClientInfo(host="faults.example", user_agent="gamepipe-faults")
+    info = ClientInfo(
+        host="faults.example", user_agent="gamepipe-faults", application_id=APPLICATION
+    )
     accepted: list[str] = []
     for i in range(0, len(events), REQUEST_EVENTS):
         body = json.dumps({"events": events[i : i + REQUEST_EVENTS]}).encode()
@@ -384,6 +390,8 @@ def run_fault(
 ) -> FaultResult:
     """One scenario on the current endpoint: send, consume under the fault, repair, count."""
     now = now or datetime.now(UTC)
+    # 6 days back (shifted resends 7): old days, still inside the API's and the consumer's
+    # event-time window (45 days, chalicelib/contract/rules.py)
     lake = new_lake(f"f-{name.replace('_', '-')}"[:16], workdir)
     truth = workload(users, events, seed, now - timedelta(days=6))
     notes: dict[str, Any] = {}
@@ -415,7 +423,8 @@ def run_fault(
     before = books(lake, accepted)
     notes.update(repair(lake))
     after = books(lake, accepted, truth)
-    return FaultResult(name, len(truth), len(set(accepted)), before, after, notes)
+    distinct = len({e["event_id"] for e in truth})
+    return FaultResult(name, len(truth), len(set(accepted)), distinct, before, after, notes)
 
 
 FAULTS = (

@@ -1,8 +1,8 @@
 """Issue 16's acceptance: on a running local stack, ``wr.athena.read_sql_query`` (its default
 CTAS path and ``ctas_approach=False``) returns the rows ``gamepipe query NAME --format json``
-returns, for the 7 questions, the 3 reports (``:as_of`` bound with paramstyle="named") and
-the seed's 7 statements. Embedded (our moto server as a child process) and LocalStack (S3
-there, Glue and Athena from the moto sidecar).
+returns, for the 7 questions, the 3 reports (``:as_of`` and ``:application_id`` bound with
+paramstyle="named") and the seed's 7 statements. Embedded (our moto server as a child
+process) and LocalStack (S3 there, Glue and Athena from the moto sidecar).
 """
 
 from __future__ import annotations
@@ -22,6 +22,7 @@ import pytest
 from click.testing import CliRunner
 
 from chalicelib import aws, query
+from chalicelib.query.params import bind_for
 from chalicelib.statements import QUESTION_NAMES, REPORT_NAMES
 from gamepipe.commands.query import query as query_command
 from gamepipe.stack.targets import make_target
@@ -95,9 +96,10 @@ def cli_rows(name: str) -> list[dict[str, Any]]:
 def wrangler_rows(stack: dict[str, Any], name: str, *, ctas: bool) -> list[dict[str, Any]]:
     """The statement through Athena with awswrangler, as a notebook would call it."""
     sql = query.resolve_sql(name)
-    kwargs: dict[str, Any] = {}
-    if name in REPORT_NAMES:
-        kwargs = {"params": {"as_of": AS_OF}, "paramstyle": "named"}
+    # bound as the code binds them: the reports' :as_of, and :application_id '' (every
+    # application) wherever the statement has the filter
+    params = bind_for(sql, {"as_of": AS_OF} if name in REPORT_NAMES else None)
+    kwargs: dict[str, Any] = {"params": dict(params), "paramstyle": "named"} if params else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pandas' deprecation notes from inside awswrangler
         frame = wr.athena.read_sql_query(

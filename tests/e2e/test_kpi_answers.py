@@ -20,7 +20,7 @@ from chalicelib.settings import Settings
 from chalicelib.tables import TABLES
 from gamepipe import oracle_kpi
 from gamepipe.athena.engine import LocalEngine
-from gamepipe.generator.lifecycle import generate_lifecycles
+from gamepipe.generator.lifecycle import default_first_day, generate_lifecycles
 from tests import helpers_sql
 from tests.e2e.test_answers import push_through_pipeline
 from tests.helpers_kpi import sql_and_oracle
@@ -28,7 +28,9 @@ from tests.helpers_kpi import sql_and_oracle
 pytestmark = pytest.mark.e2e
 
 DAYS = 32
-FIRST = date(2026, 10, 1)
+# Ending today, as the generator's lifecycles do by default: the consumer keeps events up to
+# 45 days old (the event-time window, chalicelib/contract/rules.py) and dead-letters older.
+FIRST = default_first_day(DAYS)
 LAST = FIRST + timedelta(days=DAYS - 1)
 
 

@@ -96,7 +96,7 @@ def test_events_gains_columns_old_files_read_null_and_kpis_still_equal_the_oracl
             PartitionInputList=[partition_input(table, settings, d) for d in sorted(old_days)],
         )
     columns = [c["Name"] for c in _glue_table(glue, settings)["StorageDescriptor"]["Columns"]]
-    assert columns[-1] == "payload" and not set(NEW) & set(columns)
+    assert columns[-2:] == ["payload", "application_id"] and not set(NEW) & set(columns)
 
     # WHEN the consumer's cold start ensures the catalog, then days 11-20 land with the
     # columns filled, as the consumer writes them once it knows them
@@ -108,7 +108,11 @@ def test_events_gains_columns_old_files_read_null_and_kpis_still_equal_the_oracl
     # THEN the table gained the columns at the end, partitions registered before keep
     # their column list and the new ones have the new list
     table = _glue_table(glue, settings)
-    assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]][-3:] == ["payload", *NEW]
+    assert [c["Name"] for c in table["StorageDescriptor"]["Columns"]][-4:] == [
+        "payload",
+        "application_id",
+        *NEW,
+    ]
     parts = {
         p["Values"][0]: [c["Name"] for c in p["StorageDescriptor"]["Columns"]]
         for p in glue.get_partitions(DatabaseName=settings.glue_database, TableName="events")[
