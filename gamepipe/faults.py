@@ -36,7 +36,8 @@ from chalicelib.settings import Settings
 from chalicelib.tables import TABLES
 from gamepipe.generator import generate_events
 from gamepipe.replay import replay_deadletters, replay_failed
-from gamepipe.runtime.kinesis_poller import KinesisPoller, s3_on_failure
+from gamepipe.runtime.kinesis_poller import KinesisPoller
+from gamepipe.runtime.on_failure import s3_on_failure
 from gamepipe.stack.resources import create_resources
 
 REQUEST_EVENTS = 50  # events per API request
