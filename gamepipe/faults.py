@@ -30,7 +30,7 @@ from botocore.exceptions import ClientError
 
 from chalicelib.consumer import handle_kinesis_event
 from chalicelib.glue_catalog import Catalog
-from chalicelib.ingest import ClientInfo, ingest_batch
+from chalicelib.ingest import ClientInfo, ingest_events
 from chalicelib.maintenance import compact_dirty
 from chalicelib.settings import Settings
 from chalicelib.tables import TABLES
@@ -155,7 +155,7 @@ def send(lake: Lake, events: list[dict[str, Any]]) -> list[str]:
     accepted: list[str] = []
     for i in range(0, len(events), REQUEST_EVENTS):
         body = json.dumps({"events": events[i : i + REQUEST_EVENTS]}).encode()
-        accepted += ingest_batch(body, info, lake.settings, lake.kinesis).event_ids
+        accepted += ingest_events(body, info, lake.settings, lake.kinesis).event_ids
     return accepted
 
 

@@ -51,7 +51,7 @@ def check_line(line: bytes, arrival: datetime | None, limits: Limits = DEFAULT_L
     stream): the window is measured from its ``received_at``, else ``arrival`` (the
     stream's receive time; without either only the byte rules apply), and ``backfill``
     lifts its lower bound. The API applies the same rules with its own clock and the
-    key's application (``chalicelib.ingest``).
+    key's application (``chalicelib.ingest.handler``).
     """
     reason = utf8_problem(line)
     if reason is not None:
