@@ -264,12 +264,7 @@ class KinesisPoller:
             # retry cap reached: store the batch at the on-failure destination, then move on
             rest = batch[failed_at:]  # the buffer starts with it (the prefix is committed)
             record = invocation_record(
-                rest,
-                event,
-                attempts=shard.attempts,
-                shard_id=shard.shard_id,
-                stream_arn=self.stream_arn,
-                function_arn=self.function_arn,
+                rest, event, shard.attempts, shard.shard_id, self.stream_arn, self.function_arn
             )
             shard.pending = (record, rest, 0.0, DESTINATION_BACKOFF_S[0])
             self._store_failed(shard)

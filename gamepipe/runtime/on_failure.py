@@ -21,13 +21,13 @@ OnFailure = Callable[[str, dict[str, Any]], None]
 def invocation_record(
     failed: list[dict[str, Any]],
     event: dict[str, Any],
-    *,
     attempts: int,
     shard_id: str,
     stream_arn: str,
     function_arn: str,
 ) -> dict[str, Any]:
-    """What Lambda's S3 on-failure destination stores for a discarded Kinesis batch."""
+    """What Lambda's S3 on-failure destination stores for a discarded Kinesis batch:
+    ``failed``, the records of ``event`` that were given up after ``attempts``."""
     return {
         "requestContext": {
             "requestId": str(uuid.uuid4()),
