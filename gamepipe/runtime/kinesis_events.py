@@ -1,4 +1,5 @@
-"""Lambda's Kinesis event, built from GetRecords records, and how Lambda reads the reply."""
+"""Lambda's Kinesis event: built from GetRecords records within the payload limit, and how
+Lambda reads the reply."""
 
 from __future__ import annotations
 
@@ -7,6 +8,8 @@ import time
 from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
+
+MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke payload limit
 
 
 def lambda_record(
@@ -48,6 +51,22 @@ def kinesis_event(
     """The Lambda Kinesis event of one shard's batch of GetRecords records."""
     where = {"shard_id": shard_id, "stream_arn": stream_arn, "region": region}
     return {"Records": [lambda_record(r, **where, role_arn=role_arn) for r in records]}
+
+
+def fitting(
+    records: list[dict[str, Any]], max_payload_bytes: int = MAX_PAYLOAD_BYTES
+) -> list[dict[str, Any]]:
+    """The leading ``records`` whose event stays within the payload limit (at least one)."""
+    batch: list[dict[str, Any]] = []
+    size = 0
+    for rec in records:
+        # base64 grows data by 4/3; ~300 bytes of envelope per record
+        rec_size = len(rec["Data"]) * 4 // 3 + 300
+        if batch and size + rec_size > max_payload_bytes:
+            break
+        batch.append(rec)
+        size += rec_size
+    return batch
 
 
 def first_failure(response: Any, sequence_numbers: list[str]) -> int | None:

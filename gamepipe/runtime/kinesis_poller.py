@@ -29,13 +29,17 @@ from typing import Any
 from botocore.exceptions import ClientError
 
 from gamepipe.runtime.checkpoints import CheckpointStore
-from gamepipe.runtime.kinesis_events import first_failure, kinesis_event
+from gamepipe.runtime.kinesis_events import (
+    MAX_PAYLOAD_BYTES,
+    first_failure,
+    fitting,
+    kinesis_event,
+)
 from gamepipe.runtime.on_failure import OnFailure, invocation_record
 
 log = logging.getLogger(__name__)
 
 Invoke = Callable[[dict[str, Any]], Any]
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke payload limit
 ESM_NAMESPACE = uuid.UUID("0b9d3c1e-5f0a-4c55-9a57-1f0d6f1c2b7e")
 DESTINATION_BACKOFF_S = (1.0, 30.0)  # first and longest wait before writing it again
 
@@ -215,20 +219,8 @@ class KinesisPoller:
             return True
         return time.monotonic() - shard.buffered_since >= self.batch_window
 
-    def _take_batch(self, shard: _Shard) -> list[dict[str, Any]]:
-        batch: list[dict[str, Any]] = []
-        size = 0
-        for rec in shard.buffer[: shard.limit or self.batch_size]:
-            # base64 grows data by 4/3; ~300 bytes of envelope per record
-            rec_size = len(rec["Data"]) * 4 // 3 + 300
-            if batch and size + rec_size > self.max_payload_bytes:
-                break
-            batch.append(rec)
-            size += rec_size
-        return batch
-
     def _deliver(self, shard: _Shard) -> None:
-        batch = self._take_batch(shard)
+        batch = fitting(shard.buffer[: shard.limit or self.batch_size], self.max_payload_bytes)
         seqs = [r["SequenceNumber"] for r in batch]
         event = kinesis_event(
             batch,
