@@ -60,7 +60,7 @@ def post_events() -> Any:
     """Accept a batch ``{"events": [...]}``; reply with accepted ids and rejections."""
     request = _request()
     info = ingest.ClientInfo.from_request(request.headers, request.context)
-    result = ingest.ingest_batch(_body(request), info, SETTINGS, _kinesis())
+    result = ingest.ingest_events(_body(request), info, SETTINGS, _kinesis())
     return _reply(result)
 
 
@@ -69,7 +69,7 @@ def post_event(event_type: str) -> Any:
     """Accept one event whose type is in the path and metadata in the body."""
     request = _request()
     info = ingest.ClientInfo.from_request(request.headers, request.context)
-    result = ingest.ingest_single(event_type, _body(request), info, SETTINGS, _kinesis())
+    result = ingest.ingest_events(_body(request), info, SETTINGS, _kinesis(), event_type=event_type)
     return _reply(result)
 
 

@@ -1,7 +1,7 @@
 """Ingest API speed: CPU µs per event of the handler for 500-event requests (Kinesis stubbed).
 
 Measures what the ``POST /v1/events`` handler runs per request — ``ClientInfo.from_request``
-+ ``ingest_batch`` (envelope decode, per-event typed validation, server-field splicing,
++ ``ingest_events`` (envelope decode, per-event typed validation, server-field splicing,
 NDJSON records per player, PutRecords batching against a stub that returns success) +
 ``to_response`` — as process CPU time, on generated events from 100 players:
 
@@ -37,6 +37,8 @@ from bench.common import Figure, cpu_seconds, main
 from chalicelib import ingest
 from chalicelib.applications import ApplicationStore
 from chalicelib.contract import validate_event
+from chalicelib.ingest.lines import new_event_id
+from chalicelib.kinesis_writer import group_records
 from chalicelib.names import resource_names
 from chalicelib.settings import Settings
 from gamepipe.generator import generate_events
@@ -76,7 +78,7 @@ def make_bodies(requests: int, *, with_ids: bool, seed: int = 42) -> list[bytes]
 def handler(body: bytes, settings: Settings, client: Any) -> Any:
     """What app.post_events does, minus Chalice's routing."""
     info = ingest.ClientInfo.from_request(HEADERS, CONTEXT)
-    return ingest.to_response(ingest.ingest_batch(body, info, settings, client))
+    return ingest.to_response(ingest.ingest_events(body, info, settings, client))
 
 
 def naive_handler(body: bytes, settings: Settings, client: Any) -> Any:
@@ -90,11 +92,11 @@ def naive_handler(body: bytes, settings: Settings, client: Any) -> Any:
         except ValueError as exc:
             rejected.append({"index": i, "reason": str(exc)})
             continue
-        ev.setdefault("event_id", ingest._new_event_id())
+        ev.setdefault("event_id", new_event_id())
         ev.update(received_at=now, host=info.host, user_agent=info.user_agent)
         lines.append((ev["userid"], json.dumps(ev).encode()))
         ids.append(ev["event_id"])
-    records, _ = ingest.group_records(lines)
+    records, _ = group_records(lines)
     client.put_records(StreamName="s", Records=[{"PartitionKey": k, "Data": d} for k, d in records])
     return json.dumps({"accepted": len(ids), "event_ids": ids, "rejected": rejected})
 

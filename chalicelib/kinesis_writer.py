@@ -1,4 +1,5 @@
-"""Kinesis PutRecords in batches, retrying the records a call reports as failed.
+"""Kinesis records: NDJSON lines packed per partition key, PutRecords in batches, retrying
+the records a call reports as failed.
 
 botocore retries a PutRecords *call* that fails as a whole (throttling, 5xx), but a call
 that succeeds can still report individual records as failed
@@ -42,6 +43,34 @@ _RETRYABLE_CALL_ERRORS = frozenset(
 )
 
 Record = tuple[str, bytes]  # (partition key, data)
+
+
+def group_records(lines: Sequence[Record]) -> tuple[list[Record], list[list[int]]]:
+    """Join ``(partition_key, line)`` pairs into NDJSON records, one per key, each ≤ 1 MiB.
+
+    Returns the records and, for each, the indexes of the lines it holds. A line that
+    alone exceeds the record limit gets a record of its own (PutRecords will refuse it).
+    """
+    by_key: dict[str, list[int]] = {}
+    for i, (key, _) in enumerate(lines):
+        by_key.setdefault(key, []).append(i)
+    records: list[Record] = []
+    members: list[list[int]] = []
+    for key, idxs in by_key.items():
+        limit = MAX_RECORD_BYTES - len(key.encode())
+        chunk: list[int] = []
+        size = 0
+        for i in idxs:
+            n = len(lines[i][1])
+            if chunk and size + 1 + n > limit:
+                records.append((key, b"\n".join(lines[j][1] for j in chunk)))
+                members.append(chunk)
+                chunk, size = [], 0
+            size += n + (1 if chunk else 0)
+            chunk.append(i)
+        records.append((key, b"\n".join(lines[j][1] for j in chunk)))
+        members.append(chunk)
+    return records, members
 
 
 @dataclass

@@ -72,40 +72,37 @@ def _cols(spec: str) -> tuple[Column, ...]:
 _KEY = "event_ts:timestamp userid:string host:string"
 _TAIL = "event_id:string received_at:timestamp application_id:string"
 
-PURCHASE_EVENTS = Table(
+
+def _seed_table(name: str, own: str, event_types: tuple[str, ...], description: str) -> Table:
+    """One of the seed's four tables: the key columns, its own, the tail; merge-on-read."""
+    columns = _cols(f"{_KEY} {own} {_TAIL}")
+    return Table(name, columns, event_types, description, merge_on_read=True)
+
+
+PURCHASE_EVENTS = _seed_table(
     "purchase_events",
-    _cols(
-        f"{_KEY} event_type:string item_type:string description:string"
-        f" amount_purchased:bigint price:bigint {_TAIL}"
-    ),
+    "event_type:string item_type:string description:string amount_purchased:bigint price:bigint",
     ("purchase_sword", "purchase_shield", "purchase_potion"),
     "Purchases of swords, shields and potions.",
-    merge_on_read=True,
 )
-CHARACTER_EVENTS = Table(
+CHARACTER_EVENTS = _seed_table(
     "character_events",
-    _cols(f"{_KEY} description:string event_type:string {_TAIL}"),
+    "description:string event_type:string",
     ("find_treasure", "enemy_attack", "defeat_enemy"),
     "Gameplay progress: treasures found, enemy attacks, enemies defeated.",
-    merge_on_read=True,
 )
-CHARACTER_STATS = Table(
+CHARACTER_STATS = _seed_table(
     "character_stats",
-    _cols(
-        f"{_KEY} event_type:string description:string"
-        f" level:bigint attack:bigint defense:bigint health:bigint {_TAIL}"
-    ),
+    "event_type:string description:string level:bigint attack:bigint defense:bigint health:bigint",
     # enemy_attack lands here too when it carries the player's stats.
     ("level_up", "take_potion", "enemy_attack"),
     "The player's stats after level ups, potions and (when reported) enemy attacks.",
-    merge_on_read=True,
 )
-GUILD_EVENTS = Table(
+GUILD_EVENTS = _seed_table(
     "guild_events",
-    _cols(f"{_KEY} event_type:string description:string guild_name:string {_TAIL}"),
+    "event_type:string description:string guild_name:string",
     ("join_guild",),
     "Guild joins; a player's latest join is their current guild.",
-    merge_on_read=True,
 )
 EVENTS = Table(
     "events",

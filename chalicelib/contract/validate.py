@@ -7,15 +7,8 @@ from typing import Any
 
 import msgspec
 
+from chalicelib.contract import rules
 from chalicelib.contract.models import Event, EventBase
-from chalicelib.contract.rules import (
-    DEFAULT_LIMITS,
-    Limits,
-    Window,
-    event_problem,
-    raw_problem,
-    utf8_problem,
-)
 
 _decoder = msgspec.json.Decoder(Event)
 
@@ -44,25 +37,27 @@ def decode_event(data: bytes) -> EventBase:
         raise ValidationFailure(f"malformed JSON: {exc}") from None
 
 
-def check_line(line: bytes, arrival: datetime | None, limits: Limits = DEFAULT_LIMITS) -> EventBase:
+def check_line(
+    line: bytes, arrival: datetime | None, limits: rules.Limits = rules.DEFAULT_LIMITS
+) -> EventBase:
     """The contract's whole verdict on one stream line: the typed event or ValidationFailure.
 
     The line's own server fields are trusted (only the API and trusted tools write the
     stream): the window is measured from its ``received_at``, else ``arrival`` (the
     stream's receive time; without either only the byte rules apply), and ``backfill``
     lifts its lower bound. The API applies the same rules with its own clock and the
-    key's application (``chalicelib.ingest``).
+    key's application (``chalicelib.ingest.handler``).
     """
-    reason = utf8_problem(line)
+    reason = rules.utf8_problem(line)
     if reason is not None:
         raise ValidationFailure(reason)
     event = decode_event(line)
     received = event.received_at or arrival
     if received is None:
-        reason = raw_problem(line, event, limits)
+        reason = rules.raw_problem(line, event, limits)
     else:
-        window = Window.around(received, limits, backfill=bool(event.backfill))
-        reason = event_problem(line, event, window, limits)
+        window = rules.Window.around(received, limits, backfill=bool(event.backfill))
+        reason = rules.event_problem(line, event, window, limits)
     if reason is not None:
         raise ValidationFailure(reason)
     return event

@@ -1,8 +1,9 @@
 """Named SQL statements under chalicelib/athena_sql: resolve a name like "q3" to its text.
 
 The registered statements (``chalicelib.statements``: questions, reports, views) resolve by
-their name; every file also resolves as "folder/stem" (``seed/q3``, ``ddl/events``), so the
-seed's wrong answers never shadow ours.
+their name; every file also resolves as "folder/stem" (``seed/q3``, ``kpi/daily``), so the
+seed's wrong answers never shadow ours. The tables' DDL is not a file: ``chalicelib.ddl``
+writes it from ``chalicelib.tables``.
 """
 
 from __future__ import annotations
@@ -10,12 +11,10 @@ from __future__ import annotations
 import functools
 import re
 from pathlib import Path
-from string import Template
 
-from chalicelib.settings import Settings
 from chalicelib.statements import SQL_ROOT, STATEMENTS
 
-__all__ = ["SQL_ROOT", "catalog", "load_sql", "looks_like_sql", "render_ddl", "resolve"]
+__all__ = ["SQL_ROOT", "catalog", "load_sql", "looks_like_sql", "resolve"]
 
 _SHORT = re.compile(r"^(q\d+)_")
 
@@ -60,12 +59,6 @@ def load_sql(name: str) -> str:
 def looks_like_sql(text: str) -> bool:
     """Whether ``text`` is SQL rather than a statement name (names have no spaces)."""
     return bool(re.search(r"\s", text.strip()))
-
-
-def render_ddl(table: str, settings: Settings) -> str:
-    """The CREATE EXTERNAL TABLE statement of ``table`` with its S3 location filled in."""
-    text = load_sql(f"ddl/{table}")
-    return Template(text).substitute(tables_root=settings.tables_root)
 
 
 def _key(name: str) -> str:

@@ -4,7 +4,8 @@ and the Athena API emulator that runs it inside our moto server.
 Local tooling only: nothing under ``chalicelib`` (the Lambda package) imports this package;
 ``chalicelib.query`` finds the engine by name through the ``gamepipe.query_engines`` entry
 point. Modules: :mod:`.translate` (Athena SQL -> DuckDB), :mod:`.catalog` (tables and
-registered partitions), :mod:`.engine` (LocalEngine), :mod:`.emulator` (the Athena API).
+registered partitions), :mod:`.engine` (LocalEngine), :mod:`.emulator` (the Athena API;
+:mod:`.execute` runs one execution, :mod:`.moto_athena` installs it in moto).
 This module stays import-light: targets read the environment names below without
 loading DuckDB.
 """

@@ -114,7 +114,7 @@ class QueryRun:
         queued_until = self.started or end
         statistics: dict[str, Any] = {
             "EngineExecutionTimeInMillis": self.engine_ms,
-            # An estimate: see gamepipe.athena.emulator.estimate_scanned_bytes.
+            # An estimate: see gamepipe.athena.scan_estimate.
             "DataScannedInBytes": self.scanned_bytes,
             "TotalExecutionTimeInMillis": int((end - self.submitted) * 1000),
             "QueryQueueTimeInMillis": int((queued_until - self.submitted) * 1000),

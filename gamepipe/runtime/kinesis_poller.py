@@ -7,10 +7,9 @@ each successful batch (so a restart resumes without loss), and on ``batchItemFai
 error (an exception) bisects the batch first (BisectBatchOnFunctionError: halves are
 retried without using the retry quota). After ``max_retries`` retries of the same record
 the batch goes to the on-failure destination exactly as Lambda's S3 destination stores it
-(the invocation record with the whole event as ``payload``, under
-``aws/lambda/<ESM-UUID>/<shardID>/YYYY/MM/DD/YYYY-MM-DDTHH.MM.SS-<uuid>``) and only then
-does the shard move on: if the destination cannot be written (a missing bucket), the
-checkpoint stays where it is and the write is retried with a back-off.
+(:mod:`gamepipe.runtime.on_failure`) and only then does the shard move on: if the
+destination cannot be written (a missing bucket), the checkpoint stays where it is and the
+write is retried with a back-off.
 
 Shards are polled round-robin in one thread: the handler runs in this process, and on a
 2-core machine threads would buy nothing but lock contention.
@@ -18,27 +17,29 @@ Shards are polled round-robin in one thread: the handler runs in this process, a
 
 from __future__ import annotations
 
-import base64
-import json
 import logging
 import threading
 import time
 import uuid
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from gamepipe.runtime.checkpoints import CheckpointStore
+from gamepipe.runtime.kinesis_events import (
+    MAX_PAYLOAD_BYTES,
+    first_failure,
+    fitting,
+    kinesis_event,
+)
+from gamepipe.runtime.on_failure import OnFailure, invocation_record
 
 log = logging.getLogger(__name__)
 
 Invoke = Callable[[dict[str, Any]], Any]
-# (shard id, invocation record) -> stores it, or raises (then the shard waits and retries)
-OnFailure = Callable[[str, dict[str, Any]], None]
-MAX_PAYLOAD_BYTES = 6 * 1024 * 1024  # Lambda's synchronous invoke payload limit
 ESM_NAMESPACE = uuid.UUID("0b9d3c1e-5f0a-4c55-9a57-1f0d6f1c2b7e")
 DESTINATION_BACKOFF_S = (1.0, 30.0)  # first and longest wait before writing it again
 
@@ -75,52 +76,15 @@ class _Shard:
     def closed(self) -> bool:
         return self.iterator is None and not self.buffer
 
+    def reopen(self, iterator: str | None) -> None:
+        """Read again from ``iterator``: what was buffered is dropped and read again."""
+        self.buffer.clear()
+        self.buffered_since = None
+        self.iterator = iterator
 
-def lambda_record(
-    record: dict[str, Any], *, shard_id: str, stream_arn: str, region: str, role_arn: str
-) -> dict[str, Any]:
-    """One GetRecords record as the ``Records[]`` item of a Lambda Kinesis event."""
-    arrival = record.get("ApproximateArrivalTimestamp")
-    if isinstance(arrival, datetime):
-        arrival_ts = arrival.timestamp()
-    else:
-        arrival_ts = float(arrival) if arrival is not None else time.time()
-    seq = record["SequenceNumber"]
-    return {
-        "kinesis": {
-            "kinesisSchemaVersion": "1.0",
-            "partitionKey": record["PartitionKey"],
-            "sequenceNumber": seq,
-            "data": base64.b64encode(record["Data"]).decode("ascii"),
-            "approximateArrivalTimestamp": arrival_ts,
-        },
-        "eventSource": "aws:kinesis",
-        "eventVersion": "1.0",
-        "eventID": f"{shard_id}:{seq}",
-        "eventName": "aws:kinesis:record",
-        "invokeIdentityArn": role_arn,
-        "awsRegion": region,
-        "eventSourceARN": stream_arn,
-    }
-
-
-def first_failure(response: Any, sequence_numbers: list[str]) -> int | None:
-    """Index of the first record to redeliver, or None if the whole batch succeeded.
-
-    Lambda's rules: no/empty ``batchItemFailures`` = success; an identifier that is empty
-    or not in the batch fails the whole batch; else redeliver from the lowest one.
-    """
-    failures = response.get("batchItemFailures") if isinstance(response, dict) else None
-    if not failures:
-        return None
-    index = {seq: i for i, seq in enumerate(sequence_numbers)}
-    positions = []
-    for item in failures:
-        ident = item.get("itemIdentifier") if isinstance(item, dict) else None
-        if not ident or ident not in index:
-            return 0
-        positions.append(index[ident])
-    return min(positions)
+    def settled(self) -> None:
+        """The failing record is done with (delivered or stored): no retry state."""
+        self.failing_seq, self.attempts, self.limit = None, 0, None
 
 
 class KinesisPoller:
@@ -230,9 +194,7 @@ class KinesisPoller:
             code = exc.response.get("Error", {}).get("Code", "")
             if code == "ExpiredIteratorException":
                 # iterators live 5 min: re-open after what was delivered, re-read the buffer
-                shard.buffer.clear()
-                shard.buffered_since = None
-                shard.iterator = (
+                shard.reopen(
                     self._iterator(shard.shard_id, "AFTER_SEQUENCE_NUMBER", shard.last_seq)
                     if shard.last_seq
                     else self._iterator(shard.shard_id, self.starting_position)
@@ -257,36 +219,16 @@ class KinesisPoller:
             return True
         return time.monotonic() - shard.buffered_since >= self.batch_window
 
-    def _take_batch(self, shard: _Shard) -> list[dict[str, Any]]:
-        batch: list[dict[str, Any]] = []
-        size = 0
-        for rec in shard.buffer[: shard.limit or self.batch_size]:
-            # base64 grows data by 4/3; ~300 bytes of envelope per record
-            rec_size = len(rec["Data"]) * 4 // 3 + 300
-            if batch and size + rec_size > self.max_payload_bytes:
-                break
-            batch.append(rec)
-            size += rec_size
-        return batch
-
-    def _event(self, shard: _Shard, batch: list[dict[str, Any]]) -> dict[str, Any]:
-        return {
-            "Records": [
-                lambda_record(
-                    r,
-                    shard_id=shard.shard_id,
-                    stream_arn=self.stream_arn,
-                    region=self.region,
-                    role_arn=self.role_arn,
-                )
-                for r in batch
-            ]
-        }
-
     def _deliver(self, shard: _Shard) -> None:
-        batch = self._take_batch(shard)
+        batch = fitting(shard.buffer[: shard.limit or self.batch_size], self.max_payload_bytes)
         seqs = [r["SequenceNumber"] for r in batch]
-        event = self._event(shard, batch)
+        event = kinesis_event(
+            batch,
+            shard_id=shard.shard_id,
+            stream_arn=self.stream_arn,
+            region=self.region,
+            role_arn=self.role_arn,
+        )
         self.stats.invocations += 1
         function_error = False
         try:
@@ -297,7 +239,7 @@ class KinesisPoller:
             failed_at, function_error = 0, True
         if failed_at is None:
             self._commit(shard, batch, len(batch))
-            shard.failing_seq, shard.attempts, shard.limit = None, 0, None
+            shard.settled()
             return
         self.stats.failed_invocations += 1
         self._commit(shard, batch, failed_at)
@@ -313,7 +255,9 @@ class KinesisPoller:
         if shard.attempts > self.max_retries:
             # retry cap reached: store the batch at the on-failure destination, then move on
             rest = batch[failed_at:]  # the buffer starts with it (the prefix is committed)
-            record = self.invocation_record(shard, rest, event, shard.attempts)
+            record = invocation_record(
+                rest, event, shard.attempts, shard.shard_id, self.stream_arn, self.function_arn
+            )
             shard.pending = (record, rest, 0.0, DESTINATION_BACKOFF_S[0])
             self._store_failed(shard)
             return
@@ -321,10 +265,8 @@ class KinesisPoller:
         self._reread(shard, failed_seq)
 
     def _reread(self, shard: _Shard, seq: str) -> None:
-        shard.buffer.clear()
-        shard.buffered_since = None
+        shard.reopen(self._iterator(shard.shard_id, "AT_SEQUENCE_NUMBER", seq))
         shard.at_tip = False  # records are waiting again: not caught up until re-read
-        shard.iterator = self._iterator(shard.shard_id, "AT_SEQUENCE_NUMBER", seq)
 
     def _store_failed(self, shard: _Shard) -> None:
         """Write the pending failed batch to the destination; checkpoint past it only then."""
@@ -362,42 +304,7 @@ class KinesisPoller:
             self.max_retries,
         )
         self._commit(shard, rest, len(rest))  # stored: the failed records are done
-        shard.failing_seq, shard.attempts, shard.limit = None, 0, None
-
-    def invocation_record(
-        self,
-        shard: _Shard,
-        failed: list[dict[str, Any]],
-        event: dict[str, Any],
-        attempts: int,
-    ) -> dict[str, Any]:
-        """What Lambda's S3 on-failure destination stores for a discarded Kinesis batch."""
-        return {
-            "requestContext": {
-                "requestId": str(uuid.uuid4()),
-                "functionArn": self.function_arn,
-                "condition": "RetryAttemptsExhausted",
-                "approximateInvokeCount": attempts,
-            },
-            "responseContext": {
-                "statusCode": 200,
-                "executedVersion": "$LATEST",
-                "functionError": "Unhandled",
-            },
-            "version": "1.0",
-            "timestamp": _iso_ms(datetime.now(UTC)),
-            "KinesisBatchInfo": {
-                "shardId": shard.shard_id,
-                "startSequenceNumber": failed[0]["SequenceNumber"],
-                "endSequenceNumber": failed[-1]["SequenceNumber"],
-                "approximateArrivalOfFirstRecord": _iso_ms(_arrival(failed[0])),
-                "approximateArrivalOfLastRecord": _iso_ms(_arrival(failed[-1])),
-                "batchSize": len(failed),
-                "streamArn": self.stream_arn,
-            },
-            # the S3 destination (unlike SQS/SNS) keeps the whole invocation event
-            "payload": json.dumps(event),
-        }
+        shard.settled()
 
     def _commit(self, shard: _Shard, batch: list[dict[str, Any]], upto: int) -> None:
         """Checkpoint ``batch[:upto]`` as done and drop it from the buffer."""
@@ -438,32 +345,3 @@ class KinesisPoller:
             if self.poll_once() == 0:
                 stop.wait(self.poll_interval)
         return self.stats
-
-
-def _arrival(record: dict[str, Any]) -> datetime:
-    arrival = record.get("ApproximateArrivalTimestamp")
-    if isinstance(arrival, datetime):
-        return arrival.astimezone(UTC)
-    return datetime.fromtimestamp(float(arrival or time.time()), UTC)
-
-
-def _iso_ms(when: datetime) -> str:
-    return when.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-
-
-def failed_batch_key(esm_uuid: str, shard_id: str, when: datetime) -> str:
-    """Lambda's key for a failed batch at an S3 destination (a new UUID per batch)."""
-    when = when.astimezone(UTC)
-    return (
-        f"aws/lambda/{esm_uuid}/{shard_id}/{when:%Y/%m/%d}/{when:%Y-%m-%dT%H.%M.%S}-{uuid.uuid4()}"
-    )
-
-
-def s3_on_failure(s3: Any, bucket: str, esm_uuid: str) -> OnFailure:
-    """An on-failure destination storing invocation records in ``bucket`` as Lambda does."""
-
-    def store(shard_id: str, record: dict[str, Any]) -> None:
-        key = failed_batch_key(esm_uuid, shard_id, datetime.now(UTC))
-        s3.put_object(Bucket=bucket, Key=key, Body=json.dumps(record).encode())
-
-    return store

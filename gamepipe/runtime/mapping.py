@@ -7,8 +7,9 @@ from typing import Any
 
 from chalicelib import aws
 from chalicelib.settings import Settings
-from gamepipe.runtime.kinesis_poller import KinesisPoller, s3_on_failure
+from gamepipe.runtime.kinesis_poller import KinesisPoller
 from gamepipe.runtime.lambda_host import invoker
+from gamepipe.runtime.on_failure import s3_on_failure
 
 
 def kinesis_sources(app: Any) -> list[Any]:

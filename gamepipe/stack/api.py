@@ -25,16 +25,13 @@ def start_api(
     port = procs.free_port()
     child_env = {**os.environ, **env}
     # no autoreload: the reloader forks a second process that a stop could miss
-    proc = procs.spawn(
+    url = f"http://127.0.0.1:{port}"
+    proc = procs.start_http(
         [chalice_executable(), "local", "--stage", stage, "--port", str(port), "--no-autoreload"],
+        health_url=f"{url}/health",
         env=child_env,
         log_path=state_dir / "logs" / "chalice-local.log",
+        timeout=timeout,
         cwd=project_dir,
     )
-    url = f"http://127.0.0.1:{port}"
-    try:
-        procs.wait_http(f"{url}/health", timeout=timeout, proc=proc)
-    except BaseException:
-        procs.stop(proc)
-        raise
     return proc, url

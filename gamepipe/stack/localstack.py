@@ -78,14 +78,10 @@ def start(port: int, *, state_dir: Path, timeout: float = 90) -> subprocess.Pope
     # fetching them from npm on every start
     if SHARED_LIBS.is_dir():
         (fs_root / "usr" / "lib" / "localstack").symlink_to(SHARED_LIBS, target_is_directory=True)
-    proc = procs.spawn(
+    return procs.start_http(
         [str(python), "-m", "localstack.runtime.main"],
+        health_url=f"http://127.0.0.1:{port}/_localstack/health",
         env=server_env(port, fs_root),
         log_path=state_dir / "logs" / "localstack.log",
+        timeout=timeout,
     )
-    try:
-        procs.wait_http(f"http://127.0.0.1:{port}/_localstack/health", timeout=timeout, proc=proc)
-    except BaseException:
-        procs.stop(proc)
-        raise
-    return proc

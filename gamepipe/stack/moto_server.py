@@ -7,7 +7,7 @@ replaces the other. Measured here: 100,000 events sent by 4 concurrent clients t
 ``chalice local`` -> 98,426 in the stream, every one of the missing ones acknowledged.
 Finding the max also copies all keys (O(n) per record), which made ingest slow down as the
 shard filled. Both are fixed here by serialising ``put_record`` and reading the last key
-in O(1). Its Athena runs queries (``gamepipe.athena.emulator``: moto's own runs none and
+in O(1). Its Athena runs queries (``gamepipe.athena.moto_athena``: moto's own runs none and
 answers 0 rows). Run as ``python -m gamepipe.stack.moto_server -H HOST -p PORT`` (same
 arguments as ``python -m moto.server``).
 """
@@ -47,7 +47,8 @@ def patch() -> None:
 def install_athena(endpoint: str) -> None:
     """Make moto's Athena run queries; it reads Glue at ``endpoint`` (this server) and S3 at
     GAMEPIPE_ATHENA_S3_ENDPOINT when set (LocalStack's S3 on that target), else there too."""
-    from gamepipe.athena.emulator import EmulatorConfig, install
+    from gamepipe.athena.emulator import EmulatorConfig
+    from gamepipe.athena.moto_athena import install
 
     install(EmulatorConfig.from_env(endpoint))
 
@@ -87,7 +88,8 @@ def in_process() -> Iterator[str]:
     from moto.server import ThreadedMotoServer
 
     from chalicelib import aws
-    from gamepipe.athena.emulator import EmulatorConfig, installed
+    from gamepipe.athena.emulator import EmulatorConfig
+    from gamepipe.athena.moto_athena import installed
     from gamepipe.stack.procs import free_port
 
     logging.getLogger("werkzeug").setLevel(logging.ERROR)  # one log line per request otherwise

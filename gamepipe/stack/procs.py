@@ -57,6 +57,25 @@ def wait_http(url: str, *, timeout: float, proc: subprocess.Popen[bytes] | None 
     raise TimeoutError(f"{url} not up after {timeout:.0f}s ({last})")
 
 
+def start_http(
+    argv: Sequence[str],
+    *,
+    health_url: str,
+    env: Mapping[str, str],
+    log_path: Path,
+    timeout: float,
+    cwd: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """:func:`spawn` a server and wait until ``health_url`` answers; stop it if it does not."""
+    proc = spawn(argv, env=env, log_path=log_path, cwd=cwd)
+    try:
+        wait_http(health_url, timeout=timeout, proc=proc)
+    except BaseException:
+        stop(proc)
+        raise
+    return proc
+
+
 def alive(pid: int) -> bool:
     """Whether a process with ``pid`` exists (and is not a zombie)."""
     try:

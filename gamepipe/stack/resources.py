@@ -3,7 +3,9 @@ the applications table."""
 
 from __future__ import annotations
 
+import contextlib
 import time
+from collections.abc import Callable, Iterator
 from typing import Any
 
 from botocore.exceptions import ClientError
@@ -16,20 +18,14 @@ from chalicelib.tables import TABLES
 
 def ensure_stream(kinesis: Any, name: str, shards: int, *, timeout: float = 60) -> str:
     """Create the Kinesis stream if missing and wait until ACTIVE; return its ARN."""
-    try:
+    with _exists_ok("ResourceInUseException"):
         kinesis.create_stream(StreamName=name, ShardCount=shards)
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceInUseException":
-            raise
-    deadline = time.monotonic() + timeout
-    while True:
+
+    def status() -> tuple[str, str]:
         summary = kinesis.describe_stream_summary(StreamName=name)["StreamDescriptionSummary"]
-        if summary["StreamStatus"] == "ACTIVE":
-            return str(summary["StreamARN"])
-        if time.monotonic() > deadline:
-            raise TimeoutError(f"stream {name} not ACTIVE after {timeout}s")
-        # the boto3 waiter polls every 10 s; locally the stream is ready in well under 1 s
-        time.sleep(0.2)
+        return summary["StreamStatus"], summary["StreamARN"]
+
+    return _wait_active(f"stream {name}", status, timeout)
 
 
 def ensure_bucket(s3: Any, name: str, region: str) -> None:
@@ -37,12 +33,9 @@ def ensure_bucket(s3: Any, name: str, region: str) -> None:
     kwargs: dict[str, Any] = {"Bucket": name}
     if region != "us-east-1":
         kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
-    try:
+    # BucketAlreadyExists: the (global) name belongs to another account; never use it.
+    with _exists_ok("BucketAlreadyOwnedByYou"):
         s3.create_bucket(**kwargs)
-    except ClientError as exc:
-        # BucketAlreadyExists: the (global) name belongs to another account; never use it.
-        if exc.response["Error"]["Code"] != "BucketAlreadyOwnedByYou":
-            raise
 
 
 def ensure_applications_table(dynamodb: Any, name: str, *, timeout: float = 60) -> str:
@@ -51,23 +44,41 @@ def ensure_applications_table(dynamodb: Any, name: str, *, timeout: float = 60) 
     On AWS the template creates it (encrypted, point-in-time recovery); locally moto or
     LocalStack serves it.
     """
-    try:
+    with _exists_ok("ResourceInUseException"):
         dynamodb.create_table(
             TableName=name,
             AttributeDefinitions=[{"AttributeName": "application_id", "AttributeType": "S"}],
             KeySchema=[{"AttributeName": "application_id", "KeyType": "HASH"}],
             BillingMode="PAY_PER_REQUEST",
         )
+
+    def status() -> tuple[str, str]:
+        table = dynamodb.describe_table(TableName=name)["Table"]
+        return table["TableStatus"], table["TableArn"]
+
+    return _wait_active(f"table {name}", status, timeout)
+
+
+@contextlib.contextmanager
+def _exists_ok(code: str) -> Iterator[None]:
+    """Creating what exists is fine when AWS says so with ``code``; other errors raise."""
+    try:
+        yield
     except ClientError as exc:
-        if exc.response["Error"]["Code"] != "ResourceInUseException":
+        if exc.response["Error"]["Code"] != code:
             raise
+
+
+def _wait_active(what: str, status: Callable[[], tuple[str, str]], timeout: float) -> str:
+    """Poll ``status`` (state, ARN) until ACTIVE; return the ARN."""
     deadline = time.monotonic() + timeout
     while True:
-        table = dynamodb.describe_table(TableName=name)["Table"]
-        if table["TableStatus"] == "ACTIVE":
-            return str(table["TableArn"])
+        state, arn = status()
+        if state == "ACTIVE":
+            return str(arn)
         if time.monotonic() > deadline:
-            raise TimeoutError(f"table {name} not ACTIVE after {timeout}s")
+            raise TimeoutError(f"{what} not ACTIVE after {timeout}s")
+        # boto3's waiters poll every 10-20 s; locally it is ready in well under 1 s
         time.sleep(0.2)
 
 

@@ -46,16 +46,13 @@ def start_moto(
     env.pop(ENV_EMULATOR_S3_ENDPOINT, None)
     if s3_endpoint:
         env[ENV_EMULATOR_S3_ENDPOINT] = s3_endpoint
-    proc = procs.spawn(
+    proc = procs.start_http(
         [sys.executable, "-m", "gamepipe.stack.moto_server", "-H", "127.0.0.1", "-p", str(port)],
+        health_url=f"http://127.0.0.1:{port}/moto-api/",
         env=env,
         log_path=state_dir / "logs" / "moto.log",
+        timeout=timeout,
     )
-    try:
-        procs.wait_http(f"http://127.0.0.1:{port}/moto-api/", timeout=timeout, proc=proc)
-    except BaseException:
-        procs.stop(proc)
-        raise
     return proc, port
 
 

@@ -16,7 +16,7 @@ import boto3
 import pytest
 from botocore.exceptions import ClientError
 
-from gamepipe.athena import emulator
+from gamepipe.athena import moto_athena
 from gamepipe.athena.engine import LocalEngine
 from tests import helpers_sql
 
@@ -52,7 +52,7 @@ def athena(server: dict[str, Any]) -> Any:
 @pytest.fixture
 def no_long_poll(monkeypatch: pytest.MonkeyPatch) -> None:
     """GetQueryExecution answers at once (as Athena does), so each state can be seen."""
-    active = emulator.active()
+    active = moto_athena.active()
     monkeypatch.setattr(active, "config", dataclasses.replace(active.config, long_poll_seconds=0))
 
 

@@ -113,7 +113,7 @@ def _scheduled(time: str) -> dict[str, Any]:
 
 def _kinesis_events(sandbox: Sandbox) -> list[dict[str, Any]]:
     """What the event source mapping would deliver: one event per shard, from the stream."""
-    from gamepipe.runtime.kinesis_poller import lambda_record
+    from gamepipe.runtime.kinesis_events import kinesis_event
 
     kinesis = boto3.client("kinesis")
     stream = sandbox.model.physical_name("EventsStream")
@@ -125,11 +125,9 @@ def _kinesis_events(sandbox: Sandbox) -> list[dict[str, Any]]:
         )["ShardIterator"]
         records = kinesis.get_records(ShardIterator=it, Limit=10000)["Records"]
         if records:
-            out.append({"Records": [
-                lambda_record(r, shard_id=shard["ShardId"], stream_arn=arn, region="us-east-1",
-                              role_arn=sandbox.model.get_att("ConsumeEventsRole", "Arn"))
-                for r in records
-            ]})  # fmt: skip
+            role = sandbox.model.get_att("ConsumeEventsRole", "Arn")
+            out.append(kinesis_event(records, shard_id=shard["ShardId"], stream_arn=arn,
+                                     region="us-east-1", role_arn=role))  # fmt: skip
     return out
 
 
@@ -320,13 +318,13 @@ def _one_kinesis_event(sandbox: Sandbox) -> dict[str, Any]:
     record = {"SequenceNumber": "49000000000000000000000000000000000000000000000000000001",
               "PartitionKey": "user-0001", "ApproximateArrivalTimestamp": time.time(),
               "Data": json.dumps(_events(1, 900)[0]).encode()}  # fmt: skip
-    from gamepipe.runtime.kinesis_poller import lambda_record
+    from gamepipe.runtime.kinesis_events import kinesis_event
 
-    return {"Records": [lambda_record(
-        record, shard_id="shardId-000000000000", region="us-east-1",
+    return kinesis_event(
+        [record], shard_id="shardId-000000000000", region="us-east-1",
         stream_arn=sandbox.model.get_att("EventsStream", "Arn"),
         role_arn=sandbox.model.get_att("ConsumeEventsRole", "Arn"),
-    )]}  # fmt: skip
+    )  # fmt: skip
 
 
 def test_a_module_missing_from_the_zip_is_red(

@@ -12,7 +12,8 @@ import pytest
 from moto import mock_aws
 
 from gamepipe.runtime.checkpoints import CheckpointStore
-from gamepipe.runtime.kinesis_poller import KinesisPoller, s3_on_failure
+from gamepipe.runtime.kinesis_poller import KinesisPoller
+from gamepipe.runtime.on_failure import s3_on_failure
 from tests.helpers_runtime import RecordingHandler, put_events
 
 STREAM = "test-events"

@@ -11,7 +11,6 @@ import pytest
 import sqlglot
 
 from gamepipe.athena.catalog import Partition, TableInfo
-from gamepipe.athena.emulator import estimate_scanned_bytes
 from gamepipe.athena.results import (
     athena_type,
     cells,
@@ -21,6 +20,7 @@ from gamepipe.athena.results import (
     java_double,
     rows_from_csv,
 )
+from gamepipe.athena.scan_estimate import estimate_scanned_bytes
 from gamepipe.athena.statements import ParameterError, parse_statement, substitute_parameters
 from gamepipe.athena.translate import SqlSyntaxError, UnsupportedSqlError, line_col
 

@@ -397,7 +397,7 @@ def test_batch_key_is_deterministic() -> None:
 def test_the_consumer_dead_letters_what_the_api_rejects_with_the_same_reason(tail: bytes) -> None:
     # GIVEN an event line breaking one of the contract's byte rules, and one dated too far
     # back, next to valid lines (as if put on the stream another way)
-    from chalicelib.ingest import ClientInfo, ingest_batch
+    from chalicelib.ingest import ClientInfo, ingest_events
     from tests.helpers_ingest import FakeKinesis
 
     bad = _ev()[:-1] + tail
@@ -405,7 +405,7 @@ def test_the_consumer_dead_letters_what_the_api_rejects_with_the_same_reason(tai
     # WHEN the consumer decodes them, and the API gets the same bytes at that arrival time
     batch = decode_batch([_rec(b"\n".join([_ev(), bad, old, _ev()]))])
     body = b'{"events":[' + bad + b"," + old + b"]}"
-    api = ingest_batch(body, ClientInfo(application_id="a"), Settings(), FakeKinesis(),
+    api = ingest_events(body, ClientInfo(application_id="a"), Settings(), FakeKinesis(),
                        now=datetime.fromtimestamp(ARRIVAL, UTC))  # fmt: skip
     # THEN both refuse both, with the same reasons; the valid neighbours land
     assert len(batch.events) == 2

@@ -8,10 +8,10 @@ from datetime import UTC, datetime
 import msgspec
 import pytest
 
-from chalicelib import ingest
 from chalicelib.contract import decode_event
-from chalicelib.ingest import ClientInfo, encode_records, group_records, ingest_batch, ingest_single
-from chalicelib.kinesis_writer import MAX_RECORD_BYTES
+from chalicelib.ingest import ClientInfo, encode_records, ingest_events, to_response
+from chalicelib.ingest.lines import new_event_id
+from chalicelib.kinesis_writer import MAX_RECORD_BYTES, group_records
 from chalicelib.settings import Settings
 from tests.helpers_ingest import FakeKinesis, load_events, ndjson_lines
 
@@ -31,7 +31,7 @@ SETTINGS = Settings(put_max_attempts=3)
 def _batch(events, **kw):
     fake = FakeKinesis(**kw)
     body = json.dumps({"events": events}).encode()
-    return ingest_batch(body, INFO, SETTINGS, fake, now=NOW), fake
+    return ingest_events(body, INFO, SETTINGS, fake, now=NOW), fake
 
 
 def test_client_info_from_chalice_style_request():
@@ -94,7 +94,7 @@ def test_pretty_printed_events_become_single_lines():
     # GIVEN a body with newlines between tokens (pretty-printed JSON)
     body = json.dumps({"events": [VALID["level_up"], VALID["take_potion"]]}, indent=2).encode()
     fake = FakeKinesis()
-    result = ingest_batch(body, INFO, SETTINGS, fake, now=NOW)
+    result = ingest_events(body, INFO, SETTINGS, fake, now=NOW)
     # THEN one record per player holds one event per line
     assert result.status == 200
     (key, data), *rest = fake.landed
@@ -135,7 +135,7 @@ def test_all_invalid_is_400_and_nothing_written():
     ],
 )
 def test_bad_envelopes_are_400(body, status, words):
-    result = ingest_batch(body, INFO, SETTINGS, FakeKinesis(), now=NOW)
+    result = ingest_events(body, INFO, SETTINGS, FakeKinesis(), now=NOW)
     assert result.status == status
     assert words in (result.error or "")
 
@@ -150,7 +150,7 @@ def test_too_large_body_is_413():
     big = {**VALID["find_treasure"], "description": "x" * 1000}
     body = json.dumps({"events": [big] * 1100}).encode()
     assert len(body) > SETTINGS.max_body_bytes
-    result = ingest_batch(body, INFO, SETTINGS, FakeKinesis(), now=NOW)
+    result = ingest_events(body, INFO, SETTINGS, FakeKinesis(), now=NOW)
     assert result.status == 413 and "limit" in (result.error or "")
 
 
@@ -197,7 +197,7 @@ def test_records_still_failing_are_reported_and_503_when_nothing_landed():
     assert len(fake.calls) == SETTINGS.put_max_attempts
     assert [f["index"] for f in result.failed] == [0, 1]
     assert result.failed[0]["reason"] == "ProvisionedThroughputExceededException"
-    response = ingest.to_response(result)
+    response = to_response(result)
     assert response.status_code == 503 and response.headers["Retry-After"] == "1"
 
 
@@ -215,7 +215,7 @@ def test_partial_write_failure_is_200_with_failed_list():
 
 def test_to_response_shape():
     result, _ = _batch([VALID["find_treasure"], INVALID["naive_timestamp"]])
-    response = ingest.to_response(result)
+    response = to_response(result)
     body = json.loads(response.body)
     assert response.status_code == 200
     assert response.headers["Content-Type"] == "application/json"
@@ -229,7 +229,7 @@ def test_single_event_route_takes_type_from_path_and_defaults_ts():
     body = (
         b'{"userid": "user-0012", "description": "very sharp", "amount_purchased": 2, "price": 5}'
     )
-    result = ingest_single("purchase_sword", body, INFO, SETTINGS, fake, now=NOW)
+    result = ingest_events(body, INFO, SETTINGS, fake, event_type="purchase_sword", now=NOW)
     assert result.status == 200
     ((key, ev),) = list(fake.landed_events())
     assert key == "user-0012" and ev["event_type"] == "purchase_sword"
@@ -254,7 +254,7 @@ def test_single_event_route_takes_type_from_path_and_defaults_ts():
 )
 def test_single_event_route_errors(event_type, body, status):
     fake = FakeKinesis()
-    result = ingest_single(event_type, body, INFO, SETTINGS, fake, now=NOW)
+    result = ingest_events(body, INFO, SETTINGS, fake, event_type=event_type, now=NOW)
     assert result.status == status and fake.calls == []
 
 
@@ -283,7 +283,7 @@ def test_encode_records_keeps_invalid_events_with_fallback_key():
 def test_server_event_ids_are_uuid4():
     import uuid
 
-    ids = {ingest._new_event_id() for _ in range(500)}
+    ids = {new_event_id() for _ in range(500)}
     assert len(ids) == 500
     for i in ids:
         u = uuid.UUID(i)
@@ -307,7 +307,7 @@ _TREASURE = b'{"event_type":"find_treasure","userid":"u","event_ts":"2021-08-06T
 )
 def test_odd_bodies_are_4xx_never_an_exception(body):
     # GIVEN a body a fuzzer (or a broken client) might send WHEN ingested
-    result = ingest_batch(body, INFO, SETTINGS, FakeKinesis(), now=NOW)
+    result = ingest_events(body, INFO, SETTINGS, FakeKinesis(), now=NOW)
     # THEN it is a client error with a reason, not an exception (which would be a 500)
     assert 400 <= result.status < 500
     assert result.error or result.rejected
@@ -315,7 +315,7 @@ def test_odd_bodies_are_4xx_never_an_exception(body):
 
 @pytest.mark.parametrize("body", [b"[" * 5000 + b"]" * 5000, b'{"userid": "\\ud800"}', b"null"])
 def test_odd_single_bodies_are_4xx(body):
-    result = ingest_single("find_treasure", body, INFO, SETTINGS, FakeKinesis(), now=NOW)
+    result = ingest_events(body, INFO, SETTINGS, FakeKinesis(), event_type="find_treasure", now=NOW)
     assert 400 <= result.status < 500
 
 
@@ -327,7 +327,7 @@ def test_event_too_big_for_a_record_is_rejected_not_a_failed_call():
     fake = FakeKinesis()
     settings = Settings(max_body_bytes=2 * MAX_RECORD_BYTES)
     # WHEN ingested
-    result = ingest_batch(body, INFO, settings, fake, now=NOW)
+    result = ingest_events(body, INFO, settings, fake, now=NOW)
     # THEN the big one is rejected by index, the other lands, and no call carried the big one
     assert result.status == 200
     assert [r["index"] for r in result.rejected] == [0]

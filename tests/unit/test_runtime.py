@@ -13,7 +13,7 @@ import pytest
 
 from gamepipe.answers_text import format_answers
 from gamepipe.demo import plain
-from gamepipe.runtime.kinesis_poller import first_failure, lambda_record
+from gamepipe.runtime.kinesis_events import first_failure, lambda_record
 from gamepipe.runtime.schedule import (
     aws_cron_to_unix,
     next_fire,

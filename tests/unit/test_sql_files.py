@@ -1,4 +1,4 @@
-"""The SQL files: one statement each, a question header, resolvable names, DDL == tables.py."""
+"""The SQL files: one statement each, a question header, resolvable names."""
 
 from __future__ import annotations
 
@@ -6,20 +6,20 @@ import pytest
 import sqlglot
 
 from chalicelib.query import resolve_sql
-from chalicelib.query.sql_files import SQL_ROOT, render_ddl
+from chalicelib.query.sql_files import SQL_ROOT
 from chalicelib.settings import Settings
 from chalicelib.statements import QUESTION_NAMES, REPORT_NAMES
-from chalicelib.tables import TABLES
 
 ALL_FILES = sorted(SQL_ROOT.glob("*/*.sql"))
 
 
 def test_every_folder_has_its_files() -> None:
-    # GIVEN the SQL tree THEN it has 5 DDL, 6 questions (q2 is the guild membership report
-    # over every day), 3 reports, 2 views and the seed's 7 queries
+    # GIVEN the SQL tree THEN it has 6 questions (q2 is the guild membership report over
+    # every day), 3 reports, 2 views and the seed's 7 queries; no DDL files: the tables'
+    # DDL is written from Glue's table input (chalicelib/ddl.py, tests/unit/test_ddl.py)
     folders = ("ddl", "questions", "reports", "views", "seed")
     counts = {d: len(list((SQL_ROOT / d).glob("*.sql"))) for d in folders}
-    assert counts == {"ddl": 5, "questions": 6, "reports": 3, "views": 2, "seed": 7}
+    assert counts == {"ddl": 0, "questions": 6, "reports": 3, "views": 2, "seed": 7}
 
 
 @pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
@@ -28,9 +28,8 @@ def test_one_statement_with_a_header_comment(path) -> None:
     text = path.read_text().replace("${table}", "character_events")  # a view template
     # THEN it starts with a comment saying what it answers and holds exactly one statement
     assert text.startswith("-- ")
-    if path.parent.name != "ddl":  # sqlglot's Athena parser does not take Hive DDL options
-        statements = [s for s in sqlglot.parse(text, read="athena") if s is not None]
-        assert len(statements) == 1
+    statements = [s for s in sqlglot.parse(text, read="athena") if s is not None]
+    assert len(statements) == 1
 
 
 @pytest.mark.parametrize("name", QUESTION_NAMES + REPORT_NAMES)
@@ -46,20 +45,6 @@ def test_seed_and_sql_text_resolve() -> None:
     assert resolve_sql("SELECT 1;") == "SELECT 1"
     with pytest.raises(KeyError, match="q9"):
         resolve_sql("q9")
-
-
-@pytest.mark.parametrize("table", sorted(TABLES))
-def test_ddl_matches_tables_py(table: str) -> None:
-    # GIVEN the DDL file rendered for the default settings
-    sql = render_ddl(table, Settings())
-    # WHEN reading its column list and partition key
-    body = sql.split(f"CREATE EXTERNAL TABLE IF NOT EXISTS {table} (", 1)[1].split("\n)", 1)[0]
-    columns = [tuple(line.strip().rstrip(",").split()) for line in body.strip().splitlines()]
-    # THEN columns and types are chalicelib/tables.py's catalog columns (with the seed
-    # tables' trailing `compacted boolean`), in order, partitioned by dt string
-    assert columns == [(c.name, c.type) for c in TABLES[table].catalog_columns]
-    assert "PARTITIONED BY (dt string)" in sql and "STORED AS PARQUET" in sql
-    assert f"LOCATION 's3://{Settings().data_bucket}/tables/{table}/'" in sql
 
 
 def test_engine_for_reuses_one_engine_per_settings(tmp_path) -> None:
