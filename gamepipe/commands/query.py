@@ -155,8 +155,7 @@ def bind_options(
     if any(uses.values()) and params:
         named = ", ".join(f":{p}" for p, used in uses.items() if used)
         raise click.UsageError(
-            f"this statement binds {named}: give --as-of/--start/--end/--application, "
-            "not --param"
+            f"this statement binds {named}: give --as-of/--start/--end/--application, not --param"
         )
     today = datetime.now(UTC).date()
     bound: Any = params or None
