@@ -53,8 +53,9 @@ def demo(**kwargs: Any) -> None:
     click.echo("")
     click.echo(format_answers(result.answers))
     kpi = result.answers.get("kpi") or {}
+    days, cohorts = len(kpi.get("daily", [])), len(kpi.get("retention", []))
     click.echo(
-        f"KPIs: {len(kpi.get('daily', []))} days, {len(kpi.get('retention', []))} cohorts "
+        f"KPIs: {days} day{'s' * (days != 1)}, {cohorts} cohort{'s' * (cohorts != 1)} "
         '(the answers JSON\'s "kpi"; the dashboard in the reports)\n'
     )
     if result.oracle_match is not None:
