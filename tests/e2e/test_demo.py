@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gamepipe.screenshot import find_chromium
 from tests.helpers_runtime import assert_all_stopped, gamepipe_cmd, oracle_answers, run_demo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -48,6 +49,13 @@ def test_demo_embedded_answers_equal_oracle(tmp_path: Path, e2e_env: dict[str, s
     )
     # AND the report was written, with a local copy that outlives the emulator
     assert Path(demo["locations"]["reports (local copy)"]).read_text().startswith("<!")
+    # AND a screenshot of its dashboard next to it (or, without chromium, how to get one)
+    shot = demo["locations"]["dashboard screenshot"]
+    if find_chromium():
+        assert Path(shot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot
+        assert f"dashboard screenshot         {shot}" in proc.stdout
+    else:
+        assert "apt-get install" in shot
     # AND everything it started is stopped
     assert_all_stopped(demo["pids"])
 
