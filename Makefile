@@ -1,4 +1,4 @@
-# gamepipe — `make help` lists the targets. Variables can be overridden: make demo USERS=500
+# gamepipe — `make help` lists the targets. Variables can be overridden: make demo USERS=500 DAYS=30
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
 
@@ -37,7 +37,7 @@ help: ## List the targets
 
 ##@ The two commands
 demo: $(STAMP) ## THE main job: local stack, generate, ingest, consume, answer, report
-	$(TARGET_AWS) $(BIN)/gamepipe demo --target $(TARGET) --stage $(if $(filter aws,$(TARGET)),$(STAGE),local) --users $(USERS) --events $(EVENTS) --seed $(SEED)
+	$(TARGET_AWS) $(BIN)/gamepipe demo --target $(TARGET) --stage $(if $(filter aws,$(TARGET)),$(STAGE),local) --users $(USERS) --events $(EVENTS) --seed $(SEED) $(if $(DAYS),--days $(DAYS))
 
 test: $(STAMP) browser ## THE test command: lint, unit, functional and end-to-end tests
 	$(MAKE) lint

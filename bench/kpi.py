@@ -11,8 +11,8 @@ The lake is synthesised column-wise with numpy/pyarrow, shaped like the generato
 lifecycles (``gamepipe generate --days``): installs spread over the days, churn that falls
 with age, 1-3 sessions per active day (``session_id`` in the payload), ~20% payers (only
 they buy), levels rising with each player's level_up events, guild joins and switches;
-``events`` carries ``session_id`` and ``platform`` as the consumer will write them (they are
-pending catalog columns today: chalicelib/tables.py), the session id in the payload too.
+``events`` carries ``session_id`` and ``platform`` as the consumer writes them, the session
+id in the payload too.
 Reference forms are timed next to ours so the cost of each choice is visible (the
 exact cross-day dedupe of every event_id for DAU). Warm median of 5, interleaved after a
 warm-up pass, as bench/queries.py.
@@ -39,17 +39,16 @@ from bench.queries import (
     route,
     write_lake,
 )
-from chalicelib.query.kpi import KPI_NAMES
-from chalicelib.query.sql_files import load_sql
+from chalicelib.query.kpi import kpi_params
 from chalicelib.settings import Settings
-from chalicelib.tables import EVENTS, TABLES
+from chalicelib.statements import KPIS
+from chalicelib.tables import TABLES
 from gamepipe.athena.engine import LocalEngine
 
 BENCH = "kpi"
-KPIS = KPI_NAMES
 DAYS = 30
 FIRST_DAY = date(2025, 11, 1)
-PARAMS = {"start": FIRST_DAY.isoformat(), "end": (FIRST_DAY + timedelta(DAYS - 1)).isoformat()}
+PARAMS = kpi_params(FIRST_DAY, FIRST_DAY + timedelta(DAYS - 1))  # every application
 EVENTS_PER_PLAYER_DAY = 12
 TYPES = (
     "purchase_sword", "purchase_shield", "purchase_potion", "join_guild", "find_treasure",
@@ -159,13 +158,13 @@ def synth_lake(events: int, seed: int = 15, dup_fraction: float = 0.01) -> dict[
         "app_version": _strings(["1.4.2", "1.5.0", "1.5.1"], player % 3),
     }
     columns["payload"] = _payload(columns, session_ids)
-    # The columns events gained with issue 15, filled as the consumer will write them.
+    # The columns events gained with issue 15, filled as the consumer writes them.
     columns["session_id"] = session_ids
     columns["platform"] = _strings(["ios", "android"], player % 2)
-    pending = {EVENTS.name: tuple(c.name for c in EVENTS.pending)}
+    # one game: the KPIs' application filter ('' = all) reads this column too
+    columns["application_id"] = _strings(["bench-game"], np.zeros(events, dtype=np.int64))
     everything = pa.table(columns)
-    return route(everything, kind, rng, dup_fraction, stats_share=0.7, tables=tuple(TABLES),
-                 extra=pending)  # fmt: skip
+    return route(everything, kind, rng, dup_fraction, stats_share=0.7, tables=tuple(TABLES))
 
 
 def _payload(columns: dict[str, pa.Array], session_ids: pa.Array) -> pa.Array:
@@ -220,7 +219,7 @@ def time_kpis(lake: Path, label: str, target: str, note: str) -> list[Figure]:
     """Warm medians of every KPI statement and the references over ``lake``."""
     settings = Settings()
     engine = LocalEngine(settings, lake_root=lake, ttl_seconds=3600)
-    statements = {f"kpi/{k} {label}": load_sql(f"kpi/{k}") for k in KPIS}
+    statements = {f"{k.name} {label}": k.sql() for k in KPIS}
     statements.update({f"{name} {label}": sql for name, sql in REFERENCES.items()})
     params = {name: PARAMS for name, sql in statements.items() if ":end" in sql}
     values = interleaved_ms(statements, engine, settings, params=params)

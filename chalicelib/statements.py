@@ -1,11 +1,13 @@
-"""Every named statement in one place: the questions, the reports and the views they share.
+"""Every named statement in one place: the questions, the reports, the KPIs and the views
+they share.
 
 One record per name in ``athena_sql/statements.toml`` (next to the SQL, shipped with it):
 its SQL file, title, the shape of its answer, and which lake columns it reads. The CLI,
 the demo, the reports, the cost model and the benchmarks read the typed records here; the
 oracle keeps one function per question and report under the same name
-(``gamepipe.oracle.ORACLES``). Adding a question is one SQL file, one record and one oracle
-function; tests fail until all three exist.
+(``gamepipe.oracle.ORACLES``), and per KPI (``gamepipe.oracle_kpi.ORACLES``). Adding a
+question or a KPI is one SQL file, one record and one oracle function; tests fail until
+all three exist.
 
 ``scans`` and view ``columns`` are derived from the SQL with sqlglot by
 ``gamepipe.sql_lineage`` (local tooling: sqlglot does not ship to Lambda, which needs the
@@ -96,6 +98,23 @@ class Report(Statement):
 
 
 @dataclass(frozen=True)
+class Kpi(Statement):
+    """A KPI over the days bound to ``:start`` and ``:end`` ('YYYY-MM-DD', inclusive), read
+    as of ``:end``; named ``kpi/<key>`` after its file."""
+
+    # The longest range it answers: its per-player bit masks cover 126 days, the rolling
+    # windows also read the 27 days before :start (athena_sql/README.md "KPIs").
+    max_days: int = 126
+
+    kind: ClassVar[str] = "kpi"
+
+    @property
+    def key(self) -> str:
+        """The short name (``daily`` for ``kpi/daily``): result keys, ``kpi_<key>.csv``."""
+        return self.name.removeprefix("kpi/")
+
+
+@dataclass(frozen=True)
 class View(Statement):
     """A view the other statements read, created in Glue (Athena) and by the local engine."""
 
@@ -125,7 +144,8 @@ _DOC = tomllib.loads((SQL_ROOT / "statements.toml").read_text(encoding="utf-8"))
 VIEWS: tuple[View, ...] = tuple(_build(View, r) for r in _DOC["view"])
 QUESTIONS: tuple[Question, ...] = tuple(_build(Question, r) for r in _DOC["question"])
 REPORTS: tuple[Report, ...] = tuple(_build(Report, r) for r in _DOC["report"])
-STATEMENTS: dict[str, Statement] = {s.name: s for s in (*VIEWS, *QUESTIONS, *REPORTS)}
+KPIS: tuple[Kpi, ...] = tuple(_build(Kpi, r) for r in _DOC["kpi"])
+STATEMENTS: dict[str, Statement] = {s.name: s for s in (*VIEWS, *QUESTIONS, *REPORTS, *KPIS)}
 QUESTION_NAMES: tuple[str, ...] = tuple(q.name for q in QUESTIONS)
 REPORT_NAMES: tuple[str, ...] = tuple(r.name for r in REPORTS)
 

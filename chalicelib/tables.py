@@ -15,9 +15,10 @@ catalog column (Glue, DDL, query engines), not a column the consumer writes:
 
 Schema evolution (docs/adding-a-field.md): a new column is appended at the end of a table
 (after the existing columns, before the ``dt`` key), so Glue tables gain it in place and
-files written before it read it as NULL in both engines. A column the catalog has but the
-consumer does not write yet is ``pending`` (``events.session_id`` and ``platform``, issue
-15): catalog, DDL and queries know it; it moves into ``columns`` when the consumer writes it.
+files written before it read it as NULL in both engines (``events.session_id`` and
+``platform``, issue 15, after ``application_id``, issue 13). A column the catalog has but
+the consumer does not write yet is ``pending``: catalog, DDL and queries know it; it moves
+into ``columns`` when the consumer writes it.
 """
 
 from __future__ import annotations
@@ -109,11 +110,10 @@ EVENTS = Table(
     _cols(
         "event_id:string event_type:string userid:string event_ts:timestamp"
         " received_at:timestamp host:string user_agent:string app_version:string payload:string"
-        " application_id:string"
+        " application_id:string session_id:string platform:string"
     ),
     EVENT_TYPES,
     "Every valid event with all its fields (payload = the JSON as received), for replay.",
-    pending=_cols("session_id:string platform:string"),
 )
 
 TABLES: dict[str, Table] = {

@@ -36,6 +36,7 @@ class DemoOptions:
     users: int = 100
     events: int = 1000
     seed: int = 42
+    days: int | None = None  # player lifecycles over N days ending today (generate --days)
     bad_fraction: float | None = None
     truth: Path | None = None
     answers_json: Path | None = None
@@ -43,6 +44,7 @@ class DemoOptions:
     shards: int = 4
     stage: str = "local"
     reports: bool = True
+    screenshot: bool = True  # of the dashboard, when Debian's chromium is installed
     run_dir: Path | None = None
     drain_timeout: float = 300.0
 
@@ -59,6 +61,7 @@ class DemoResult:
     peak_rss_mb: dict[str, float] = field(default_factory=dict)
     reports: dict[str, Any] | None = None
     oracle_match: bool | None = None
+    oracle_differs: list[str] = field(default_factory=list)  # answers unlike the oracle's
 
 
 def plain(value: Any) -> Any:
@@ -95,7 +98,20 @@ def generator_argv(url: str, opts: DemoOptions, truth: Path, summary: Path) -> l
     ]
     if opts.bad_fraction is not None:
         argv += ["--bad-fraction", str(opts.bad_fraction)]
+    if opts.days is not None:
+        argv += ["--days", str(opts.days)]
     return argv
+
+
+def lake_answers(settings: Any) -> dict[str, Any]:
+    """The answers JSON from the lake: ``q1``..``q7`` and ``"kpi"`` (daily and retention
+    over every day with events, issue 15)."""
+    from chalicelib.query.answers import collect_answers
+    from chalicelib.query.kpi import collect_kpi_answers
+
+    answers = plain(collect_answers(settings))
+    answers["kpi"] = plain(collect_kpi_answers(settings))
+    return dict(answers)
 
 
 @contextlib.contextmanager
@@ -109,7 +125,6 @@ def _step(result: DemoResult, name: str) -> Iterator[None]:
 
 def run_demo(opts: DemoOptions) -> DemoResult:
     """Run the demo end to end; stop whatever it started unless ``opts.keep``."""
-    from chalicelib.query.answers import collect_answers
     from gamepipe.runtime.lambda_host import load_app, with_log
     from gamepipe.runtime.mapping import make_poller
     from gamepipe.stack.launch import launch
@@ -150,21 +165,27 @@ def run_demo(opts: DemoOptions) -> DemoResult:
         with _step(result, "drain stream through the consumer"):
             stats = poller.drain(timeout=opts.drain_timeout)
             result.consumer = dict(stats.__dict__)
-        with _step(result, "answer the 7 questions"):
-            result.answers = plain(collect_answers(settings))
-        result.oracle_match = _matches_oracle(result.answers, truth)
+        with _step(result, "answer the 7 questions and the KPIs"):
+            result.answers = lake_answers(settings)
+        differs = _oracle_differs(result.answers, truth)
+        if differs is not None:
+            result.oracle_match, result.oracle_differs = not differs, differs
         if opts.answers_json:
             opts.answers_json.parent.mkdir(parents=True, exist_ok=True)
             opts.answers_json.write_text(json.dumps(result.answers, indent=2) + "\n")
         if opts.reports:
             with _step(result, "write reports"):
                 result.reports = _write_reports(settings, run_dir)
+            if opts.screenshot:
+                with _step(result, "screenshot the dashboard"):
+                    result.reports["screenshot"] = _screenshot(Path(result.reports["local_index"]))
         created = stack.resources
         result.locations = {
             "lake tables": f"{settings.tables_root}/<table>/dt=YYYY-MM-DD/",
             "dead letters": f"s3://{settings.data_bucket}/{settings.deadletter_prefix}/",
             "reports": str((result.reports or {}).get("index_uri") or "(not written)"),
             "reports (local copy)": str((result.reports or {}).get("local_index") or "-"),
+            "dashboard screenshot": str((result.reports or {}).get("screenshot") or "-"),
             "glue database": f"{created['glue_database']} ({len(created['glue_tables'])} tables)",
             "stream": created["stream_arn"],
             "API": f"{url}/v1/events",
@@ -238,13 +259,18 @@ def _generate(url: str, opts: DemoOptions, truth: Path, run_dir: Path) -> float:
     return usage.ru_maxrss / 1024
 
 
-def _matches_oracle(answers: dict[str, Any], truth: Path) -> bool | None:
-    """Whether the lake's answers equal the oracle's over the truth file (None: no truth file)."""
-    from gamepipe.oracle import compute_answers, load_truth
+def _oracle_differs(answers: dict[str, Any], truth: Path) -> list[str] | None:
+    """The answers (``q3``, ``kpi.daily``, ...) unlike the oracle's over the truth file
+    ([] when all are equal; None: no truth file)."""
+    from gamepipe.oracle import compute_answers_json, load_truth
 
     if not truth.exists():
         return None
-    return bool(compute_answers(load_truth(truth)) == answers)
+    expected = compute_answers_json(load_truth(truth))
+    kpi, expected_kpi = answers.get("kpi", {}), expected.pop("kpi")
+    return [k for k in expected if answers.get(k) != expected[k]] + [
+        f"kpi.{k}" for k in expected_kpi if kpi.get(k) != expected_kpi[k]
+    ]
 
 
 def _write_reports(settings: Any, run_dir: Path) -> dict[str, Any]:
@@ -258,6 +284,19 @@ def _write_reports(settings: Any, run_dir: Path) -> dict[str, Any]:
     files, published = generate_report(settings, datetime.now(UTC).date())
     local = write_local(files, run_dir / "reports")
     return {**published.to_dict(), "local_index": str(local)}
+
+
+def _screenshot(index: Path) -> str:
+    """The dashboard's screenshot next to the local copy of the reports; or, without
+    chromium, how to get one (the demo does not fail for it)."""
+    from gamepipe.screenshot import INSTALL_HINT, find_chromium, screenshot
+
+    if find_chromium() is None:
+        return f"(no chromium for a screenshot: {INSTALL_HINT})"
+    try:
+        return str(screenshot(index, index.with_name("dashboard.png")))
+    except (RuntimeError, OSError, subprocess.TimeoutExpired) as exc:
+        return f"(screenshot failed: {exc})"
 
 
 def peak_rss(pids: dict[str, int]) -> dict[str, float]:

@@ -22,6 +22,7 @@ from typing import Any
 
 from chalicelib.contract import ValidationFailure, validate_event
 from chalicelib.statements import QUESTION_NAMES, REPORT_NAMES
+from gamepipe.oracle_kpi import kpi_answers
 
 ITEMS = ("potion", "shield", "sword")
 STATS_TYPES = frozenset({"level_up", "take_potion"})  # plus enemy_attack carrying stats
@@ -85,6 +86,13 @@ def compute_answers(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
     """Every question's answer in the answers-JSON shape (see chalicelib.query.answers)."""
     accepted = accepted_events(events)
     return {name: ORACLES[name](accepted) for name in QUESTION_NAMES}
+
+
+def compute_answers_json(events: Iterable[dict[str, Any]]) -> dict[str, Any]:
+    """The answers JSON: every question's answer and ``"kpi"`` (daily and retention over
+    every day, ``gamepipe.oracle_kpi.kpi_answers``), as ``gamepipe demo --answers-json``."""
+    events = list(events)
+    return {**compute_answers(events), "kpi": kpi_answers(events)}
 
 
 def compute_reports(

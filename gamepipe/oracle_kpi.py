@@ -17,18 +17,16 @@ Semantics (the SQL's, see athena_sql/README.md "KPIs"):
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, timedelta
 from typing import Any
 
 from chalicelib.contract import ValidationFailure, validate_event
+from chalicelib.query.kpi import DAILY_ANSWER_KEYS, RETENTION_ANSWER_KEYS
 
 RETENTION_DAYS = (1, 7, 30)
 WAU_DAYS, MAU_DAYS = 7, 28
-# The answers JSON's "kpi" keys, exactly (issue 15).
-DAILY_ANSWER_KEYS = ("dt", "dau", "new_players", "gold_spent", "payers")
-RETENTION_ANSWER_KEYS = ("cohort", "size", "d1", "d7", "d30")
 
 
 @dataclass(frozen=True)
@@ -261,6 +259,20 @@ def kpi_answers(events: Iterable[Any]) -> dict[str, list[dict[str, Any]]]:
         "daily": [{k: row[k] for k in DAILY_ANSWER_KEYS} for row in daily(counted)],
         "retention": [{k: row[k] for k in RETENTION_ANSWER_KEYS} for row in retention(counted)],
     }
+
+
+# One function per KPI, named as in chalicelib.statements (statements.toml [[kpi]]): each
+# takes the counted events and the range, and returns the statement's rows.
+Oracle = Callable[..., list[dict[str, Any]]]
+ORACLES: dict[str, Oracle] = {
+    "kpi/daily": daily,
+    "kpi/sessions": sessions,
+    "kpi/active_users": rolling_actives,
+    "kpi/retention": retention,
+    "kpi/cohort_days": cohort_days,
+    "kpi/progression": progression,
+    "kpi/guilds": guilds,
+}
 
 
 def _active_within(lake: Lake, day: date, n: int) -> set[str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import itertools
 import uuid
-from collections.abc import Callable
 from datetime import date, timedelta
 from typing import Any
 
@@ -13,20 +12,13 @@ import pyarrow as pa
 
 from chalicelib.query.kpi import KPI_NAMES, collect_kpis
 from chalicelib.settings import Settings
+from chalicelib.statements import KPIS
 from gamepipe import oracle_kpi
 from gamepipe.generator.lifecycle import generate_lifecycles
 
 _ids = itertools.count(1)
-ORACLES: dict[str, Callable[..., list[dict[str, Any]]]] = {
-    "daily": oracle_kpi.daily,
-    "sessions": oracle_kpi.sessions,
-    "active_users": oracle_kpi.rolling_actives,
-    "retention": oracle_kpi.retention,
-    "cohort_days": oracle_kpi.cohort_days,
-    "progression": oracle_kpi.progression,
-    "guilds": oracle_kpi.guilds,
-}
-assert set(ORACLES) == set(KPI_NAMES)
+# The oracle of each KPI by short name, as collect_kpis keys its results.
+ORACLES: dict[str, oracle_kpi.Oracle] = {k.key: oracle_kpi.ORACLES[k.name] for k in KPIS}
 KPI_FILES = [f"kpi_{name}.csv" for name in KPI_NAMES]  # what a report publishes for them
 
 

@@ -81,10 +81,10 @@ def run_demo(
 
 
 def oracle_answers(truth_path: Any) -> dict[str, Any]:
-    """The oracle's 7 answers for a generator truth file."""
-    from gamepipe.oracle import compute_answers, load_truth
+    """The oracle's answers JSON (the 7 answers and "kpi") for a generator truth file."""
+    from gamepipe.oracle import compute_answers_json, load_truth
 
-    return compute_answers(load_truth(truth_path))
+    return compute_answers_json(load_truth(truth_path))
 
 
 def assert_all_stopped(pids: dict[str, int]) -> None:

@@ -13,7 +13,7 @@ from chalicelib.settings import Settings
 # layout). Trying it on ids, payloads and timestamps costs ~30% of the write time for
 # nothing (the dictionary overflows anyway).
 LOW_CARDINALITY = ("event_type", "host", "user_agent", "app_version", "description",
-                   "application_id",
+                   "application_id", "platform",
                    "item_type", "guild_name")  # fmt: skip
 
 

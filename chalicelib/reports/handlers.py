@@ -13,12 +13,13 @@ from typing import Any
 
 import pyarrow as pa
 
-from chalicelib.query.kpi import KPI_NAMES, kpi_params
+from chalicelib.query.kpi import kpi_params
 from chalicelib.query.params import as_of_params
 from chalicelib.reports.definitions import REPORT_NAMES
 from chalicelib.reports.publish import PublishResult, publish_report
 from chalicelib.reports.render import ReportFiles, build_report
 from chalicelib.settings import Settings
+from chalicelib.statements import KPIS
 
 logger = logging.getLogger(__name__)
 
@@ -82,15 +83,20 @@ def fetch_tables(
 
 
 def fetch_kpis(
-    settings: Settings, as_of: date, runner: QueryRunner | None = None
+    settings: Settings,
+    as_of: date,
+    runner: QueryRunner | None = None,
+    *,
+    application_id: str | None = None,
 ) -> dict[str, pa.Table]:
-    """Run the KPI statements over the ``DASHBOARD_DAYS`` days ending ``as_of``."""
+    """Run the KPI statements over the ``DASHBOARD_DAYS`` days ending ``as_of``, for one
+    application or every one; keyed by short name (``daily``)."""
     if runner is None:
         from chalicelib import query
 
         runner = query.run_query
-    params = kpi_params(as_of - timedelta(days=DASHBOARD_DAYS - 1), as_of)
-    return {name: runner(f"kpi/{name}", params, settings=settings) for name in KPI_NAMES}
+    params = kpi_params(as_of - timedelta(days=DASHBOARD_DAYS - 1), as_of, application_id)
+    return {k.key: runner(k.name, params, settings=settings) for k in KPIS}
 
 
 def render_report(
@@ -103,7 +109,7 @@ def render_report(
 ) -> ReportFiles:
     """Run the report and KPI queries through the configured engine and render the files."""
     tables, query_ids = fetch_tables(settings, as_of, runner, application_id=application_id)
-    kpis = fetch_kpis(settings, as_of, runner)
+    kpis = fetch_kpis(settings, as_of, runner, application_id=application_id)
     return build_report(
         tables,
         as_of,

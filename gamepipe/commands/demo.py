@@ -20,6 +20,13 @@ from gamepipe.stack.targets import TARGETS
 @click.option("--users", default=100, show_default=True, help="Players.")
 @click.option("--events", default=1000, show_default=True, help="Events to send.")
 @click.option("--seed", default=42, show_default=True, help="Generator seed.")
+@click.option(
+    "--days",
+    type=click.IntRange(min=1),
+    default=None,
+    help="Simulate player lifecycles over N days ending today (gamepipe generate --days); "
+    "default: one day of events from random players.",
+)
 @click.option("--bad-fraction", type=float, default=None, help="Share of invalid events.")
 @click.option("--truth", type=click.Path(path_type=Path), default=None, help="Truth NDJSON.")
 @click.option("--answers-json", type=click.Path(path_type=Path), default=None)
@@ -27,10 +34,16 @@ from gamepipe.stack.targets import TARGETS
 @click.option("--shards", default=4, show_default=True, help="Kinesis shards.")
 @click.option("--stage", default="local", show_default=True, help="Chalice stage (env vars).")
 @click.option("--reports/--no-reports", default=True, help="Render and publish the reports.")
+@click.option(
+    "--screenshot/--no-screenshot",
+    default=True,
+    help="Keep a PNG of the dashboard next to the reports (needs Debian's chromium).",
+)
 @click.option("--run-dir", type=click.Path(path_type=Path), default=None, hidden=True)
 def demo(**kwargs: Any) -> None:
     """Run the whole pipeline locally and print the 7 answers."""
     opts = DemoOptions(**kwargs)
+    _check_days(opts.days)
     # SIGTERM (CI timeouts, `kill`) must run the finally that stops our children: they live
     # in their own process groups and would otherwise outlive us
     signal.signal(signal.SIGTERM, lambda *_: sys.exit(143))
@@ -39,9 +52,22 @@ def demo(**kwargs: Any) -> None:
     result = run_demo(opts)
     click.echo("")
     click.echo(format_answers(result.answers))
+    kpi = result.answers.get("kpi") or {}
+    days, cohorts = len(kpi.get("daily", [])), len(kpi.get("retention", []))
+    click.echo(
+        f"KPIs: {days} day{'s' * (days != 1)}, {cohorts} cohort{'s' * (cohorts != 1)} "
+        '(the answers JSON\'s "kpi"; the dashboard in the reports)\n'
+    )
     if result.oracle_match is not None:
-        verdict = "yes" if result.oracle_match else "NO (see the truth file and answers JSON)"
-        click.echo(f"Answers equal the oracle's (plain Python over the truth file): {verdict}\n")
+        verdict = (
+            "yes"
+            if result.oracle_match
+            else f"NO: {', '.join(result.oracle_differs)} (see the truth file and answers JSON)"
+        )
+        click.echo(
+            "Answers equal the oracle's (the 7 questions and the KPIs, plain Python over the "
+            f"truth file): {verdict}\n"
+        )
     click.echo("Where everything is:")
     for name, where in result.locations.items():
         click.echo(f"  {name:<28} {where}")
@@ -62,3 +88,17 @@ def demo(**kwargs: Any) -> None:
     click.echo("timings: " + ", ".join(f"{k} {v:.1f}s" for k, v in result.timings.items()))
     if opts.keep:
         click.echo("stack left running: `gamepipe stack status`, `gamepipe stack down`")
+
+
+def _check_days(days: int | None) -> None:
+    """Refuse a span the API would reject in part: events older than the event-time window."""
+    from chalicelib.settings import Settings
+
+    longest = Settings.from_env().limits.max_age_days
+    if days is not None and days > longest:
+        raise click.BadParameter(
+            f"{days} days: the API keeps events up to {longest:g} days old (the event-time "
+            "window); older history is imported by an application allowed to backfill "
+            "(README: Backfilling history)",
+            param_hint="--days",
+        )

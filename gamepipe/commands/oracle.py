@@ -1,4 +1,5 @@
-"""``gamepipe oracle --truth PATH``: the 7 answers (and reports) computed in plain Python."""
+"""``gamepipe oracle --truth PATH``: the answers JSON (the 7 answers and the KPIs, as
+``gamepipe demo --answers-json`` writes it) and the reports, computed in plain Python."""
 
 from __future__ import annotations
 
@@ -19,10 +20,10 @@ import click
 @click.option("--reports-json", type=click.Path(dir_okay=False), help="Write the 3 reports here.")
 def oracle(truth: str, answers_json: str | None, reports_json: str | None) -> None:
     """Print the answers the SQL must give for the events in --truth."""
-    from gamepipe.oracle import compute_answers, compute_reports, load_truth
+    from gamepipe.oracle import compute_answers_json, compute_reports, load_truth
 
     events = load_truth(truth)
-    answers = compute_answers(events)
+    answers = compute_answers_json(events)
     text = json.dumps(answers, indent=2)
     click.echo(text)
     if answers_json:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import click
@@ -33,10 +33,22 @@ from gamepipe.commands.stack_env import attach_local_stack
     help="Report statements: the date bound to :as_of (partitions dt <= it). Default: today, UTC.",
 )
 @click.option(
+    "--start",
+    type=DAY,
+    default=None,
+    help="KPI statements (kpi/...): the first day bound to :start. Default: 29 days before --end.",
+)
+@click.option(
+    "--end",
+    type=DAY,
+    default=None,
+    help="KPI statements: the last day bound to :end (the lake as of it). Default: today, UTC.",
+)
+@click.option(
     "--application",
     "application_id",
     default=None,
-    help="Questions and reports: only this application's events (default: every one).",
+    help="Questions, reports and KPIs: only this application's events (default: every one).",
 )
 @click.option(
     "--format",
@@ -64,6 +76,8 @@ def query(
     sql_text: str | None,
     params: tuple[str, ...],
     as_of: datetime | None,
+    start: datetime | None,
+    end: datetime | None,
     application_id: str | None,
     fmt: str,
     engine: str | None,
@@ -71,9 +85,8 @@ def query(
     translate: bool,
     list_names: bool,
 ) -> None:
-    """Run a named statement (q1..q7, player_standings, seed/q3, ...) or --sql text."""
+    """Run a named statement (q1..q7, player_standings, kpi/daily, seed/q3, ...) or --sql text."""
     from chalicelib.query import make_engine, resolve_sql
-    from chalicelib.query.params import APPLICATION, Params, as_of_params, bind_for
     from chalicelib.query.sql_files import catalog
     from chalicelib.settings import Settings
     from gamepipe.athena.translate import UnsupportedSqlError
@@ -96,23 +109,15 @@ def query(
         kwargs["lake_root"] = lake_root
     try:
         sql = resolve_sql(sql_text or name or "")
-        bound: Params = list(params) if params else None
-        named = ":as_of" in sql or f":{APPLICATION}" in sql
-        if named and params:
-            raise click.UsageError(
-                "this statement binds :as_of/:application_id: give --as-of/--application, "
-                "not --param"
-            )
-        if ":as_of" in sql:
-            day = as_of.date() if as_of else datetime.now(UTC).date()
-            bound = as_of_params(day, application_id)
-        elif as_of:
-            raise click.UsageError("--as-of: this statement has no :as_of")
-        elif f":{APPLICATION}" in sql:
-            bound = {APPLICATION: application_id or ""}
-        elif application_id:
-            raise click.UsageError("--application: this statement has no application filter")
-        bound = bind_for(sql, bound)
+        bound = bind_options(
+            sql,
+            name,
+            list(params),
+            as_of=as_of,
+            start=start,
+            end=end,
+            application_id=application_id,
+        )
         runner = make_engine(settings, **kwargs)
         try:
             if translate:
@@ -126,6 +131,57 @@ def query(
     except (KeyError, UnsupportedSqlError) as exc:
         raise click.ClickException(str(exc).strip("'\"")) from None
     click.echo(render(table, fmt), nl=False)
+
+
+def bind_options(
+    sql: str,
+    name: str | None,
+    params: list[str],
+    *,
+    as_of: datetime | None = None,
+    start: datetime | None = None,
+    end: datetime | None = None,
+    application_id: str | None = None,
+) -> Any:
+    """The statement's parameters from the options: ``?`` from --param; ``:as_of``,
+    ``:start``/``:end`` and ``:application_id`` from their options (defaults: today, the
+    30 days up to --end, every application). An option the statement cannot take is an
+    error, not ignored."""
+    from chalicelib.query.kpi import check_range, kpi_params
+    from chalicelib.query.params import APPLICATION, as_of_params, bind_for
+    from chalicelib.statements import STATEMENTS, Kpi
+
+    uses = {p: f":{p}" in sql for p in ("as_of", "start", "end", APPLICATION)}
+    if any(uses.values()) and params:
+        named = ", ".join(f":{p}" for p, used in uses.items() if used)
+        raise click.UsageError(
+            f"this statement binds {named}: give --as-of/--start/--end/--application, not --param"
+        )
+    today = datetime.now(UTC).date()
+    bound: Any = params or None
+    if uses["start"] or uses["end"]:
+        last = end.date() if end else today
+        first = start.date() if start else last - timedelta(days=29)
+        statement = STATEMENTS.get(name or "")
+        try:
+            if isinstance(statement, Kpi):
+                check_range(statement.name, first, last)
+            elif last < first:
+                raise ValueError(f"--end {last} is before --start {first}")
+        except ValueError as exc:
+            raise click.UsageError(str(exc)) from None
+        bound = kpi_params(first, last, application_id)
+    elif start or end:
+        raise click.UsageError("--start/--end: this statement has no :start/:end")
+    if uses["as_of"]:
+        bound = {**(bound or {}), **as_of_params(as_of.date() if as_of else today)}
+    elif as_of:
+        raise click.UsageError("--as-of: this statement has no :as_of")
+    if uses[APPLICATION]:
+        bound = {**(bound or {}), APPLICATION: application_id or ""}
+    elif application_id:
+        raise click.UsageError("--application: this statement has no application filter")
+    return bind_for(sql, bound)
 
 
 def render(table: pa.Table, fmt: str) -> str:

@@ -15,6 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from gamepipe.screenshot import find_chromium
 from tests.helpers_runtime import assert_all_stopped, gamepipe_cmd, oracle_answers, run_demo
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -28,9 +29,17 @@ def test_demo_embedded_answers_equal_oracle(tmp_path: Path, e2e_env: dict[str, s
     assert proc.returncode == 0, proc.stderr[-3000:]
     assert "Q7. How many players were attacked" in proc.stdout
     assert "s3://gamepipe-local-data/tables/" in proc.stdout
-    assert "Answers equal the oracle's (plain Python over the truth file): yes" in proc.stdout
-    # AND its answers equal the oracle's over the truth file
-    assert json.loads((tmp_path / "answers.json").read_text()) == oracle_answers(truth)
+    assert (
+        "Answers equal the oracle's (the 7 questions and the KPIs, plain Python over the truth "
+        "file): yes" in proc.stdout
+    )
+    # AND its answers JSON (the 7 answers and the KPIs) equals the oracle's over the truth
+    # file, with the KPIs' keys exactly those of issue 15
+    answers = json.loads((tmp_path / "answers.json").read_text())
+    assert answers == oracle_answers(truth)
+    assert list(answers["kpi"]) == ["daily", "retention"] and answers["kpi"]["daily"]
+    assert list(answers["kpi"]["daily"][0]) == ["dt", "dau", "new_players", "gold_spent", "payers"]
+    assert list(answers["kpi"]["retention"][0]) == ["cohort", "size", "d1", "d7", "d30"]
     # AND every event is counted: sent = accepted + rejected, accepted = rows + dead + dropped
     counts = demo["counts"]
     assert counts["rejected"] > 0 and counts["rows"] > 0
@@ -40,6 +49,13 @@ def test_demo_embedded_answers_equal_oracle(tmp_path: Path, e2e_env: dict[str, s
     )
     # AND the report was written, with a local copy that outlives the emulator
     assert Path(demo["locations"]["reports (local copy)"]).read_text().startswith("<!")
+    # AND a screenshot of its dashboard next to it (or, without chromium, how to get one)
+    shot = demo["locations"]["dashboard screenshot"]
+    if find_chromium():
+        assert Path(shot).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", shot
+        assert f"dashboard screenshot         {shot}" in proc.stdout
+    else:
+        assert "apt-get install" in shot
     # AND everything it started is stopped
     assert_all_stopped(demo["pids"])
 
@@ -142,16 +158,16 @@ def test_kill_consumer_mid_run_and_restart(tmp_path: Path, e2e_env: dict[str, st
 
 
 def _query_answers(state: dict[str, Any], tmp_path: Path, env: dict[str, str]) -> Any:
-    """The 7 answers from the stack's lake, computed in a child with the stack's env."""
+    """The answers JSON (7 answers, KPIs) from the stack's lake, computed in a child with
+    the stack's env."""
     out = tmp_path / "answers.json"
     code = (
         "import json, sys\n"
         "from gamepipe.runtime.lambda_host import apply_stage_environment\n"
         "apply_stage_environment()\n"
         "from chalicelib.settings import Settings\n"
-        "from chalicelib.query.answers import collect_answers\n"
-        "from gamepipe.demo import plain\n"
-        "json.dump(plain(collect_answers(Settings.from_env())), open(sys.argv[1], 'w'))\n"
+        "from gamepipe.demo import lake_answers\n"
+        "json.dump(lake_answers(Settings.from_env()), open(sys.argv[1], 'w'))\n"
     )
     child_env = {**env, **state["env"]}
     subprocess.run(

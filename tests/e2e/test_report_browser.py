@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import subprocess
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -18,22 +17,13 @@ import pytest
 from PIL import Image, ImageStat
 
 from chalicelib.reports import build_report
+from gamepipe.screenshot import DASHBOARD_SIZE, find_chromium, run_chromium
 from tests.helpers_kpi import sample_kpis
 from tests.helpers_reports import empty_tables, sample_tables
 
 pytestmark = pytest.mark.browser
 
 INSTALL = ["apt-get", "install", "-y", "-qq", "chromium"]  # as installed where this was tested
-FLAGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-    "--no-first-run",
-    "--hide-scrollbars",
-]
 AS_OF = date(2021, 8, 6)
 # Where screenshots are kept after the run (out/ is not tracked); GAMEPIPE_TEST_ARTIFACTS
 # moves it, e.g. to a CI job's artifact folder.
@@ -44,14 +34,10 @@ ARTIFACTS = Path(
 )
 
 
-def _find_chromium() -> str | None:
-    return shutil.which("chromium") or shutil.which("chromium-browser")
-
-
 @pytest.fixture(scope="session")
 def chromium() -> str:
     """Path of the chromium binary; installed under CI when missing."""
-    found = _find_chromium()
+    found = find_chromium()
     if found:
         return found
     if not os.environ.get("CI"):
@@ -61,7 +47,7 @@ def chromium() -> str:
     env = {**os.environ, "DEBIAN_FRONTEND": "noninteractive"}
     subprocess.run(["apt-get", "update", "-qq"], check=True, env=env, timeout=600)
     subprocess.run(INSTALL, check=True, env=env, timeout=1200)
-    found = _find_chromium()
+    found = find_chromium()
     if not found:
         pytest.fail("CI: apt-get installed chromium but it is not on PATH")
     return found
@@ -72,17 +58,6 @@ def _write(files, where: Path) -> Path:
     for f in files.files:
         (where / f.name).write_bytes(f.body)
     return where / "index.html"
-
-
-def _chromium(binary: str, profile: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    # A throwaway profile per run: no state shared between tests or with a user's browser.
-    return subprocess.run(
-        [binary, *FLAGS, f"--user-data-dir={profile}", *args],
-        capture_output=True,
-        text=True,
-        timeout=120,
-        check=False,
-    )
 
 
 def _pixels_of(image: Image.Image, rgb: tuple[int, int, int], tolerance: int = 8) -> int:
@@ -102,7 +77,7 @@ def test_report_renders_in_headless_chromium(chromium, tmp_path):
     files = build_report(sample_tables(), AS_OF, 10, generated_at=datetime.now(UTC))
     index = _write(files, tmp_path / "report")
     # WHEN Chromium loads it and dumps the DOM
-    dom = _chromium(chromium, tmp_path / "p1", "--dump-dom", index.as_uri())
+    dom = run_chromium(chromium, tmp_path / "p1", "--dump-dom", index.as_uri())
     # THEN the titles and the three inline charts are in the DOM
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert "Game Analytics Reports as of August 06, 2021" in dom.stdout
@@ -111,7 +86,7 @@ def test_report_renders_in_headless_chromium(chromium, tmp_path):
 
     # WHEN it takes a screenshot
     png = tmp_path / "report.png"
-    shot = _chromium(
+    shot = run_chromium(
         chromium, tmp_path / "p2", f"--screenshot={png}", "--window-size=1200,2000", index.as_uri()
     )
     # THEN the image is not blank, and both the highlight and the chart bars are painted
@@ -130,7 +105,7 @@ def test_no_events_report_renders(chromium, tmp_path):
     files = build_report(empty_tables(), AS_OF, 10)
     index = _write(files, tmp_path / "empty")
     # WHEN Chromium loads it
-    dom = _chromium(chromium, tmp_path / "p", "--dump-dom", index.as_uri())
+    dom = run_chromium(chromium, tmp_path / "p", "--dump-dom", index.as_uri())
     # THEN it shows the no-events notice and no tables
     assert dom.returncode == 0, dom.stderr[-2000:]
     assert "No events yet" in dom.stdout
@@ -145,7 +120,7 @@ def test_kpi_dashboard_renders_in_headless_chromium(chromium, tmp_path, capsys):
     )  # fmt: skip
     index = _write(files, tmp_path / "kpi")
     # WHEN Chromium loads it and dumps the DOM
-    dom = _chromium(chromium, tmp_path / "p1", "--dump-dom", index.as_uri())
+    dom = run_chromium(chromium, tmp_path / "p1", "--dump-dom", index.as_uri())
     assert dom.returncode == 0, dom.stderr[-2000:]
     page = dom.stdout
     # THEN each part is there and has content: 5 tiles with values, 7 time series with
@@ -161,8 +136,12 @@ def test_kpi_dashboard_renders_in_headless_chromium(chromium, tmp_path, capsys):
     # WHEN it takes a full-page screenshot, kept as an artifact
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     png = ARTIFACTS / "kpi-dashboard.png"
-    shot = _chromium(
-        chromium, tmp_path / "p2", f"--screenshot={png}", "--window-size=1600,3200", index.as_uri()
+    shot = run_chromium(
+        chromium,
+        tmp_path / "p2",
+        f"--screenshot={png}",
+        "--window-size={},{}".format(*DASHBOARD_SIZE),
+        index.as_uri(),
     )
     assert shot.returncode == 0 and png.exists(), shot.stderr[-2000:]
     with capsys.disabled():

@@ -3,8 +3,8 @@
 On a moto SERVER (DuckDB reads the Parquet over HTTP, as on AWS): a lake whose Glue table
 and files predate the columns; ``ensure_catalog`` (the consumer's cold start) appends them
 to the existing table; files written before read them as NULL, files written with them
-(as the consumer will once it writes them) read their values, and the sessions KPI equals
-the oracle over the mix. Old partitions keep their column list; the queries still run.
+(as the consumer writes them) read their values, and the sessions KPI equals the oracle
+over the mix. Old partitions keep their column list; the queries still run.
 """
 
 from __future__ import annotations
@@ -59,18 +59,15 @@ def _put(lake: dict[str, Any], table: str, dt: str, name: str, data: pa.Table) -
 
 
 def _write_days(lake: dict[str, Any], events: list[Any], *, with_new_columns: bool) -> set[str]:
-    """Every table's rows of ``events`` as one file per partition; the events table with
-    ``session_id`` and ``platform`` columns when ``with_new_columns``."""
+    """Every table's rows of ``events`` as one file per partition, as the consumer writes
+    them; without ``session_id`` and ``platform`` in events unless ``with_new_columns``."""
     days: set[str] = set()
-    by_id = {e["event_id"]: e for e in events}
     for table, rows in helpers_sql.table_rows(events, batch_size=len(events))[0].items():
         for dt in sorted({r["event_ts"].strftime("%Y-%m-%d") for r in rows}):
             part = [r for r in rows if r["event_ts"].strftime("%Y-%m-%d") == dt]
             data = helpers_sql.arrow_table(table, part)
-            if table == EVENTS.name and with_new_columns:
-                for column in NEW:
-                    values = [by_id[r["event_id"]].get(column) for r in part]
-                    data = data.append_column(column, pa.array(values, pa.string()))
+            if table == EVENTS.name and not with_new_columns:
+                data = data.drop_columns(list(NEW))
             _put(lake, table, dt, "old" if not with_new_columns else "new", data)
             days.add(dt)
     return days
@@ -82,7 +79,8 @@ def test_events_gains_columns_old_files_read_null_and_kpis_still_equal_the_oracl
     everything = [g.event for g in generate_lifecycles(120, 4000, 21, days=20, first_day=FIRST)]
     old = [e for e in everything if e["event_ts"] < "2026-05-11"]
     new = [e for e in everything if e["event_ts"] >= "2026-05-11"]
-    before = {**TABLES, EVENTS.name: dataclasses.replace(EVENTS, pending=())}
+    old_columns = tuple(c for c in EVENTS.columns if c.name not in NEW)
+    before = {**TABLES, EVENTS.name: dataclasses.replace(EVENTS, columns=old_columns)}
     glue.create_database(DatabaseInput={"Name": settings.glue_database})
     for table in before.values():
         glue.create_table(
@@ -99,7 +97,7 @@ def test_events_gains_columns_old_files_read_null_and_kpis_still_equal_the_oracl
     assert columns[-2:] == ["payload", "application_id"] and not set(NEW) & set(columns)
 
     # WHEN the consumer's cold start ensures the catalog, then days 11-20 land with the
-    # columns filled, as the consumer writes them once it knows them
+    # columns filled, as the consumer writes them
     ensure_catalog(glue, settings)
     new_days = _write_days(lake, new, with_new_columns=True)
     Catalog(glue, settings).register((t, d) for t in TABLES for d in new_days)

@@ -151,6 +151,21 @@ def test_stored_event_fixture_rows_have_values_and_utc_partitions(lake: Lake) ->
     assert str(minimal[0]["received_at"]) == "2021-08-06 04:08:55.500000"
 
 
+def test_session_id_and_platform_land_in_events(lake: Lake) -> None:
+    # GIVEN events with a session id and a platform, one with neither (both optional)
+    evs = _all_types(100)[:3]
+    evs[0].update(session_id="s-1", platform="ios")
+    evs[1].update(session_id="s-1", platform="android")
+    # WHEN consumed
+    assert lake.consume(kinesis_event([ndjson(*evs)])) == {"batchItemFailures": []}
+    # THEN the events table carries them as columns, NULL where the event had none, and
+    # the tables without the columns are unchanged
+    rows = {r["event_id"]: r for r in lake.table("events").to_pylist()}
+    got = [(rows[e["event_id"]]["session_id"], rows[e["event_id"]]["platform"]) for e in evs]
+    assert got == [("s-1", "ios"), ("s-1", "android"), (None, None)]
+    assert "session_id" not in lake.table("purchase_events").column_names
+
+
 def test_bad_events_go_to_dead_letters_with_reason_and_origin(lake: Lake, capsys: Any) -> None:
     # GIVEN a batch with malformed JSON, contract violations, non-UTF-8 bytes, bad base64
     event = load_event("bad_batch")

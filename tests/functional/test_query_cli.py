@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
 
+from gamepipe import oracle_kpi
 from gamepipe.commands.query import query
 from gamepipe.oracle import compute_answers, compute_reports
 from tests import helpers_sql
@@ -97,3 +99,33 @@ def test_report_as_of_a_day(lake: Path) -> None:
     for args in (["q1", "--as-of", "2026-11-27"], ["player_purchases", "--param", "x"]):
         result = CliRunner().invoke(query, [*args, "--lake-root", str(lake)])
         assert result.exit_code == 2 and "as_of" in result.output
+
+
+def test_kpi_over_a_date_range_and_one_application(lake: Path) -> None:
+    # GIVEN events on two UTC days, stamped with no application
+    first = helpers_sql.BASE_TS.date()
+    last = first + timedelta(days=1)
+    counted = oracle_kpi.plays(EVENTS)
+    # WHEN kpi/daily runs over both days, over the second only, and for an application
+    # that sent nothing
+    both = invoke("kpi/daily", "--lake-root", str(lake), "--format", "json",
+                  "--start", first.isoformat(), "--end", last.isoformat())  # fmt: skip
+    second = invoke("kpi/daily", "--lake-root", str(lake), "--format", "json",
+                    "--start", last.isoformat(), "--end", last.isoformat())  # fmt: skip
+    other = invoke("kpi/daily", "--lake-root", str(lake), "--format", "json",
+                   "--end", last.isoformat(), "--application", "game-x")  # fmt: skip
+    # THEN each is the oracle's over that range (the second day's new players know the
+    # first day), and the other application has no rows
+    assert json.loads(both) == oracle_kpi.daily(counted, first, last)
+    assert len(json.loads(both)) == 2
+    assert json.loads(second) == oracle_kpi.daily(counted, last, last)
+    assert json.loads(other) == []
+    # AND a range the KPI cannot answer, or a range on a statement without one, is a usage
+    # error
+    for args, says in (
+        (["kpi/daily", "--start", "2026-01-02", "--end", "2026-01-01"], "before start"),
+        (["kpi/retention", "--start", "2025-01-01", "--end", "2026-01-01"], "at most 126 days"),
+        (["q1", "--start", "2026-01-01"], "no :start"),
+    ):
+        result = CliRunner().invoke(query, [*args, "--lake-root", str(lake)])
+        assert result.exit_code == 2 and says in result.output, result.output

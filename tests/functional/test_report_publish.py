@@ -15,6 +15,7 @@ import pytest
 
 from chalicelib.reports import build_report, day_prefix, publish_report
 from chalicelib.settings import Settings
+from chalicelib.statements import KPIS
 from tests.helpers_kpi import KPI_FILES, sample_kpis
 from tests.helpers_reports import empty_tables, load_event, sample_tables
 
@@ -153,3 +154,26 @@ def test_on_demand_with_no_events_publishes_a_no_events_report(chalice_client, m
     s3 = boto3.client("s3", region_name="us-east-1")
     html = s3.get_object(Bucket=bucket, Key="reports/dt=2026-01-06/index.html")["Body"].read()
     assert b"No events yet" in html
+
+
+def test_on_demand_for_one_application_filters_every_query(chalice_client, monkeypatch):
+    # GIVEN the app, its queries recorded with what they were bound to
+    client, _, _ = chalice_client
+    from chalicelib import query
+
+    answer = query.run_query  # the fixture's fake tables
+    bound: dict[str, dict] = {}
+
+    def recording(name, params=None, **kw):
+        bound[name] = dict(params or {})
+        return answer(name, params, **kw)
+
+    monkeypatch.setattr(query, "run_query", recording)
+    # WHEN report_now runs for one application
+    client.lambda_.invoke("report_now", {"date": "2026-11-28", "application_id": "game-7"})
+    # THEN the three reports and every KPI were asked about that application only, the
+    # KPIs over the dashboard's days up to the date
+    assert {n for n in bound if n.startswith("kpi/")} == {k.name for k in KPIS}
+    assert len(bound) == 3 + len(KPIS)
+    assert all(p["application_id"] == "game-7" for p in bound.values())
+    assert {p["end"] for n, p in bound.items() if n.startswith("kpi/")} == {"2026-11-28"}

@@ -12,13 +12,13 @@ import pyarrow.parquet as pq
 import pytest
 
 from chalicelib.compaction import COMPACTED_NAME, compacted_bytes, merge_files
-from chalicelib.query.kpi import KPI_NAMES, check_range, clip_start
+from chalicelib.query.kpi import KPI_NAMES, check_range, clip_start, collect_kpis
 from chalicelib.settings import Settings
 from gamepipe import oracle_kpi
 from gamepipe.athena.engine import LocalEngine
 from gamepipe.generator.lifecycle import generate_lifecycles
 from tests import helpers_sql
-from tests.helpers_kpi import event, sql_and_oracle
+from tests.helpers_kpi import ORACLES, event, sql_and_oracle
 
 SETTINGS = Settings()
 FIRST = date(2026, 1, 1)
@@ -101,13 +101,7 @@ def test_compacted_days_with_late_rows_match_the_oracle(tmp_path: Path) -> None:
     ]
     helpers_sql.write_lake_dir(tmp_path, helpers_sql.table_rows(events, batch_size=300))
     # WHEN the first 15 days of every table are compacted as compaction does it
-    for folder in sorted(tmp_path.glob("*/dt=*")):
-        if folder.name < f"dt={FIRST + timedelta(days=15)}":
-            files = sorted(folder.glob("*.parquet"))
-            merged = merge_files(folder.parent.name, [pq.read_table(f) for f in files])
-            for f in files:
-                f.unlink()
-            (folder / COMPACTED_NAME).write_bytes(compacted_bytes(merged))
+    _compact_days_before(tmp_path, FIRST + timedelta(days=15))
     # AND late rows land in a compacted day: resends of a purchase, a level up and a join
     # that are already there, and new events
     day = str(FIRST + timedelta(days=10))
@@ -125,6 +119,59 @@ def test_compacted_days_with_late_rows_match_the_oracle(tmp_path: Path) -> None:
     # THEN every KPI equals the oracle over everything sent, resends counted once
     _assert_equal(engine, oracle_kpi.plays(events + late), FIRST, FIRST + timedelta(days=19))
     engine.close()
+
+
+def test_each_application_gets_its_own_kpis(tmp_path: Path) -> None:
+    # GIVEN two games in one lake with the same player ids, on overlapping days, resends
+    # and bad events in, the first 12 days compacted
+    games = {
+        "game-a": _lives(180, 5_000, seed=5, first=FIRST),
+        "game-b": _lives(120, 3_000, seed=6, first=FIRST + timedelta(days=6)),
+    }
+    batches = []
+    for application_id, events in games.items():
+        for batch in helpers_sql.table_rows(events, batch_size=250):
+            for rows in batch.values():
+                for row in rows:
+                    row["application_id"] = application_id  # as the API stamps it
+            batches.append(batch)
+    helpers_sql.write_lake_dir(tmp_path, batches)
+    _compact_days_before(tmp_path, FIRST + timedelta(days=12))
+    engine = LocalEngine(SETTINGS, lake_root=tmp_path)
+    start, end = FIRST, FIRST + timedelta(days=25)
+    # WHEN each KPI runs for one application THEN it equals the oracle over that game's
+    # events alone (its own new players, cohorts, guild switches)
+    for application_id, events in games.items():
+        results = collect_kpis(SETTINGS, start, end, engine=engine, application_id=application_id)
+        counted = oracle_kpi.plays(events)
+        for name in KPI_NAMES:
+            assert results[name].to_pylist() == ORACLES[name](counted, start, end), name
+    # AND without a filter, every application's events count (one player id, one player)
+    both = oracle_kpi.plays(games["game-a"] + games["game-b"])
+    results = collect_kpis(SETTINGS, start, end, engine=engine)
+    for name in KPI_NAMES:
+        assert results[name].to_pylist() == ORACLES[name](both, start, end), name
+    engine.close()
+
+
+def _lives(users: int, events: int, *, seed: int, first: date) -> list[Any]:
+    return [
+        g.event
+        for g in generate_lifecycles(
+            users, events, seed, days=20, first_day=first, bad_fraction=0.02, resend_fraction=0.04
+        )
+    ]
+
+
+def _compact_days_before(root: Path, day: date) -> None:
+    """Merge every partition of ``root`` before ``day`` into one file, as compaction does."""
+    for folder in sorted(root.glob("*/dt=*")):
+        if folder.name < f"dt={day}":
+            files = sorted(folder.glob("*.parquet"))
+            merged = merge_files(folder.parent.name, [pq.read_table(f) for f in files])
+            for f in files:
+                f.unlink()
+            (folder / COMPACTED_NAME).write_bytes(compacted_bytes(merged))
 
 
 def test_ranges_longer_than_the_masks_are_refused() -> None:

@@ -10,24 +10,27 @@ import pytest
 from chalicelib.reports.definitions import CHARTS
 from chalicelib.statements import (
     ALL_DAYS,
+    KPIS,
     QUESTIONS,
     REPORT_NAMES,
     REPORTS,
     STATEMENTS,
     VIEWS,
+    Kpi,
     Question,
     Statement,
     View,
 )
+from gamepipe import oracle_kpi
 from gamepipe.oracle import ORACLES
 from gamepipe.sql_lineage import derived_columns, derived_scans
 
 RUN = [*QUESTIONS, *REPORTS]
 
 
-@pytest.mark.parametrize("statement", RUN, ids=lambda s: s.name)
+@pytest.mark.parametrize("statement", [*RUN, *KPIS], ids=lambda s: s.name)
 def test_stored_scans_are_the_ones_the_sql_makes(statement: Statement) -> None:
-    # GIVEN a question or report WHEN sqlglot derives what its SQL reads (views inlined,
+    # GIVEN a question, report or KPI WHEN sqlglot derives what its SQL reads (views inlined,
     # unused columns pruned) THEN the registry stores exactly that (paste the derived value
     # from `python -m gamepipe.sql_lineage` when the SQL changes)
     assert statement.scans == derived_scans(statement), derived_scans(statement)
@@ -45,13 +48,28 @@ def test_every_question_and_report_has_an_oracle_function_and_no_more() -> None:
     assert set(ORACLES) == {s.name for s in RUN}
 
 
+def test_every_kpi_has_an_oracle_function_and_no_more() -> None:
+    # GIVEN the registry's KPIs and the KPI oracle THEN they name the same statements
+    assert set(oracle_kpi.ORACLES) == {k.name for k in KPIS}
+
+
+@pytest.mark.parametrize("kpi", KPIS, ids=lambda k: k.name)
+def test_a_kpi_is_named_after_its_file_and_binds_its_range(kpi: Kpi) -> None:
+    # GIVEN a KPI THEN its name is kpi/<file stem>, and its SQL binds the range and the
+    # application filter (the CLI, the reports and the demo bind these three)
+    assert kpi.sql_file == f"{kpi.name}.sql"
+    sql = kpi.sql()
+    assert all(f":{p}" in sql for p in ("start", "end", "application_id")), kpi.name
+    assert 1 <= kpi.max_days <= 126
+
+
 def test_every_report_has_a_chart_and_no_more() -> None:
     assert set(CHARTS) == set(REPORT_NAMES)
 
 
 def test_names_are_unique_and_files_exist() -> None:
     # GIVEN every registered statement THEN its name is unique and its SQL file exists
-    assert len(STATEMENTS) == len(VIEWS) + len(QUESTIONS) + len(REPORTS)
+    assert len(STATEMENTS) == len(VIEWS) + len(QUESTIONS) + len(REPORTS) + len(KPIS)
     for statement in STATEMENTS.values():
         assert statement.path.is_file(), statement.sql_file
 

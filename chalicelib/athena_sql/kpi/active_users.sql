@@ -7,11 +7,13 @@
 -- 126 days as bits of two bigints (bit k of `recent` = played on :end - k, of `earlier` =
 -- on :end - 63 - k); a window of days is a bit mask per bigint (`spans`), and a player is
 -- in it when a mask and their bits share a bit.
+-- Optional application filter: :application_id ('' = every application).
 WITH ages AS (
     SELECT userid,
            date_diff('day', date(dt), date(:end)) AS age
     FROM events
     WHERE dt BETWEEN date_format(date_add('day', -27, date(:start)), '%Y-%m-%d') AND :end
+      AND (:application_id = '' OR application_id = :application_id)
 ),
 players AS (
     SELECT bitwise_or_agg(CASE WHEN age < 63 THEN CAST(power(2, age) AS bigint) ELSE 0 END)

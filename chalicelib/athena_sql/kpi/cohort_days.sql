@@ -5,11 +5,13 @@
 -- and how many of its players were active that day. Days not known yet have no row.
 -- Player-days are duplicate-insensitive (a resent event adds no player-day). Same bits
 -- as kpi/retention (bit k of `recent` = played on :end - k, of `earlier` = on :end - 63 - k).
+-- Optional application filter: :application_id ('' = every application).
 WITH ages AS (
     SELECT userid,
            date_diff('day', date(dt), date(:end)) AS age
     FROM events
     WHERE dt <= :end
+      AND (:application_id = '' OR application_id = :application_id)
 ),
 players AS (
     SELECT max(age) AS first_age,

@@ -13,11 +13,14 @@
 -- :end, and the days they played in the last 126 days as bits of two bigints (bit k of
 -- `recent` = played on :end - k, of `earlier` = on :end - 63 - k); a day's dau is then a
 -- bit test per player.
+-- Optional application filter: :application_id ('' = every application); a live day's
+-- event_id counts for the application of its first-received copy, as compaction keeps it.
 WITH ages AS (
     SELECT userid,
            date_diff('day', date(dt), date(:end)) AS age
     FROM events
     WHERE dt <= :end
+      AND (:application_id = '' OR application_id = :application_id)
 ),
 players AS (
     SELECT userid,
@@ -58,6 +61,7 @@ purchases AS (
     WHERE compacted IS TRUE
       AND dt BETWEEN :start AND :end
       AND dt NOT IN (SELECT dt FROM live_days)
+      AND (:application_id = '' OR application_id = :application_id)
     UNION ALL
     SELECT min_by(dt, received_at) AS dt,
            min_by(userid, received_at) AS userid,
@@ -67,6 +71,7 @@ purchases AS (
     WHERE dt BETWEEN :start AND :end
       AND dt IN (SELECT dt FROM live_days)
     GROUP BY event_id
+    HAVING (:application_id = '' OR min_by(application_id, received_at) = :application_id)
 ),
 revenue AS (
     SELECT dt,

@@ -6,6 +6,8 @@
 -- as in questions/q4 (a day whose rows are all compacted holds each event_id once, a live
 -- day keeps each event_id's first-received copy). Counted per day first and summed into
 -- weeks at the end, so dates are formatted once per (day, guild), not per join.
+-- Optional application filter: :application_id ('' = every application); a live day's
+-- event_id counts for the application of its first-received copy, as compaction keeps it.
 WITH live_days AS (
     SELECT DISTINCT dt
     FROM guild_events
@@ -22,6 +24,7 @@ joins AS (
     WHERE compacted IS TRUE
       AND dt <= :end
       AND dt NOT IN (SELECT dt FROM live_days)
+      AND (:application_id = '' OR application_id = :application_id)
     UNION ALL
     SELECT min_by(userid, received_at) AS userid,
            min_by(guild_name, received_at) AS guild_name,
@@ -32,6 +35,7 @@ joins AS (
     WHERE dt <= :end
       AND dt IN (SELECT dt FROM live_days)
     GROUP BY event_id
+    HAVING (:application_id = '' OR min_by(application_id, received_at) = :application_id)
 ),
 moves AS (
     SELECT dt,

@@ -12,11 +12,14 @@
 -- so character_stats is read from :start.
 -- Speed: level_up events are joined to the players' first days and counted per (level,
 -- days) straight away; grouping them per (player, level) first was ~2x slower on DuckDB.
+-- Optional application filter: :application_id ('' = every application); a live day's
+-- event_id counts for the application of its first-received copy, as compaction keeps it.
 WITH players AS (
     SELECT userid,
            max(date_diff('day', date(dt), date(:end))) AS first_age
     FROM events
     WHERE dt <= :end
+      AND (:application_id = '' OR application_id = :application_id)
     GROUP BY userid
     HAVING max(date_diff('day', date(dt), date(:end)))
            <= date_diff('day', date(:start), date(:end))
@@ -37,6 +40,7 @@ level_ups AS (
       AND compacted IS TRUE
       AND dt BETWEEN :start AND :end
       AND dt NOT IN (SELECT dt FROM live_days)
+      AND (:application_id = '' OR application_id = :application_id)
     UNION ALL
     SELECT min_by(userid, received_at) AS userid,
            min_by(level, received_at) AS level,
@@ -46,6 +50,7 @@ level_ups AS (
       AND dt BETWEEN :start AND :end
       AND dt IN (SELECT dt FROM live_days)
     GROUP BY event_id
+    HAVING (:application_id = '' OR min_by(application_id, received_at) = :application_id)
 ),
 reached AS (
     SELECT 1 AS level,

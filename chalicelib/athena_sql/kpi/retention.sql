@@ -7,11 +7,13 @@
 -- Speed: as kpi/daily, one aggregate per player keeps their first active day (as its age
 -- in days before :end) and the days they played in the last 126 days as bits of two
 -- bigints (bit k of `recent` = played on :end - k, of `earlier` = on :end - 63 - k).
+-- Optional application filter: :application_id ('' = every application).
 WITH ages AS (
     SELECT userid,
            date_diff('day', date(dt), date(:end)) AS age
     FROM events
     WHERE dt <= :end
+      AND (:application_id = '' OR application_id = :application_id)
 ),
 players AS (
     SELECT max(age) AS first_age,
