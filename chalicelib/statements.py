@@ -9,6 +9,11 @@ oracle keeps one function per question and report under the same name
 question or a KPI is one SQL file, one record and one oracle function; tests fail until
 all three exist.
 
+A statement's SQL may hold ``${name}`` placeholders: a fragment (``athena_sql/fragments/
+<name>.sql``, SQL several statements share that a view cannot hold, as it reads their
+parameters) or one of its record's ``template`` values. Both are filled in when the SQL is
+read, so what runs is one complete statement.
+
 ``scans`` and view ``columns`` are derived from the SQL with sqlglot by
 ``gamepipe.sql_lineage`` (local tooling: sqlglot does not ship to Lambda, which needs the
 view columns to create the Glue views). ``tests/unit/test_statements.py`` keeps the stored
@@ -24,10 +29,11 @@ import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from string import Template
 from typing import Any, ClassVar
 
 SQL_ROOT = Path(__file__).resolve().parent / "athena_sql"
+FRAGMENTS = SQL_ROOT / "fragments"
+_PLACEHOLDER = re.compile(r"\$\{(\w+)\}")
 # A report's :as_of bound to this reads every day: dt values are 'YYYY-MM-DD' strings.
 ALL_DAYS = "9999-12-31"
 
@@ -56,7 +62,7 @@ class Statement:
     scans: tuple[Scan, ...] = ()
     # Named parameters this statement fixes: written into its SQL as literals.
     bind: Mapping[str, str] = field(default_factory=dict)
-    # ${name} placeholders of a template file and their values.
+    # Values of the ${name} placeholders that name no fragment (in its file or fragments).
     template: Mapping[str, str] = field(default_factory=dict)
 
     kind: ClassVar[str] = "statement"
@@ -68,9 +74,7 @@ class Statement:
 
     def sql(self) -> str:
         """The statement's SQL: template filled in, fixed parameters bound, no ';'."""
-        text = self.path.read_text(encoding="utf-8")
-        if self.template:
-            text = Template(text).substitute(self.template)
+        text = fill(self.path.read_text(encoding="utf-8"), self.template)
         for param, value in self.bind.items():
             literal = "'" + value.replace("'", "''") + "'"
             text = re.sub(rf":{param}\b", literal, text)
@@ -121,6 +125,26 @@ class View(Statement):
     columns: tuple[tuple[str, str], ...] = ()  # (name, Glue type) of each output column
 
     kind: ClassVar[str] = "view"
+
+
+def fill(text: str, values: Mapping[str, str]) -> str:
+    """``text`` with each ``${name}`` replaced by ``fragments/<name>.sql`` (filled in too,
+    without its header comment, indented as the placeholder) or else by ``values[name]``;
+    KeyError if neither."""
+
+    def one(match: re.Match[str]) -> str:
+        fragment = FRAGMENTS / f"{match[1]}.sql"
+        if not fragment.is_file():
+            return values[match[1]]
+        lines = fill(fragment.read_text(encoding="utf-8"), values).strip().splitlines()
+        # Its header comment stays in its file: the statement's own header names it.
+        while lines and lines[0].startswith("--"):
+            del lines[0]
+        before = text[text.rfind("\n", 0, match.start()) + 1 : match.start()]
+        indent = "" if before.strip() else before
+        return "\n".join(lines[:1] + [indent + line if line else "" for line in lines[1:]])
+
+    return _PLACEHOLDER.sub(one, text)
 
 
 def _build[S: Statement](cls: type[S], record: dict[str, Any]) -> S:

@@ -2,8 +2,8 @@
 
 The registered statements (``chalicelib.statements``: questions, reports, views) resolve by
 their name; every file also resolves as "folder/stem" (``seed/q3``, ``kpi/daily``), so the
-seed's wrong answers never shadow ours. The tables' DDL is not a file: ``chalicelib.ddl``
-writes it from ``chalicelib.tables``.
+seed's wrong answers never shadow ours. The pieces in ``fragments/`` are not statements.
+The tables' DDL is not a file: ``chalicelib.ddl`` writes it from ``chalicelib.tables``.
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import functools
 import re
 from pathlib import Path
 
-from chalicelib.statements import SQL_ROOT, STATEMENTS
+from chalicelib.statements import FRAGMENTS, SQL_ROOT, STATEMENTS
 
 __all__ = ["SQL_ROOT", "catalog", "load_sql", "looks_like_sql", "resolve"]
 
@@ -23,7 +23,8 @@ _SHORT = re.compile(r"^(q\d+)_")
 def catalog() -> dict[str, Path]:
     """Map every resolvable name (registered name, "folder/stem", "folder/qN") to its file."""
     names: dict[str, Path] = {}
-    for folder in sorted(p for p in SQL_ROOT.iterdir() if p.is_dir()):
+    # A fragment is a piece of other statements (filled in by the registry), not one.
+    for folder in sorted(p for p in SQL_ROOT.iterdir() if p.is_dir() and p != FRAGMENTS):
         for path in sorted(folder.glob("*.sql")):
             short = _SHORT.match(path.stem)
             for key in [path.stem, short.group(1)] if short else [path.stem]:

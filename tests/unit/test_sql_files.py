@@ -1,42 +1,72 @@
-"""The SQL files: one statement each, a question header, resolvable names."""
+"""The SQL files: one statement each (filled in), a question header, resolvable names;
+the fragments statements share."""
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 import sqlglot
+from sqlglot import exp
 
 from chalicelib.query import resolve_sql
-from chalicelib.query.sql_files import SQL_ROOT
+from chalicelib.query.sql_files import SQL_ROOT, catalog, strip_terminator
 from chalicelib.settings import Settings
-from chalicelib.statements import QUESTION_NAMES, REPORT_NAMES
+from chalicelib.statements import FRAGMENTS, QUESTION_NAMES, REPORT_NAMES, STATEMENTS, fill
 
-ALL_FILES = sorted(SQL_ROOT.glob("*/*.sql"))
+FRAGMENT_FILES = sorted(FRAGMENTS.glob("*.sql"))
+STATEMENT_FILES = sorted(set(SQL_ROOT.glob("*/*.sql")) - set(FRAGMENT_FILES))
+
+
+def _as_run(path: Path) -> str:
+    """A file's statement as it runs: a registered one filled in, any other as it is."""
+    users = [s for s in STATEMENTS.values() if s.path == path]
+    return users[0].sql() if users else strip_terminator(path.read_text())
 
 
 def test_every_folder_has_its_files() -> None:
     # GIVEN the SQL tree THEN it has 6 questions (q2 is the guild membership report over
-    # every day), 3 reports, 2 views and the seed's 7 queries; no DDL files: the tables'
-    # DDL is written from Glue's table input (chalicelib/ddl.py, tests/unit/test_ddl.py)
-    folders = ("ddl", "questions", "reports", "views", "seed")
+    # every day) in 5 files (q5 and q6 share one), 3 reports, 2 views, the seed's 7 queries
+    # and 2 fragments; no DDL files: the tables' DDL is written from Glue's table input
+    # (chalicelib/ddl.py, tests/unit/test_ddl.py)
+    folders = ("ddl", "questions", "reports", "views", "seed", "fragments")
     counts = {d: len(list((SQL_ROOT / d).glob("*.sql"))) for d in folders}
-    assert counts == {"ddl": 0, "questions": 6, "reports": 3, "views": 2, "seed": 7}
+    assert counts == {
+        "ddl": 0, "questions": 5, "reports": 3, "views": 2, "seed": 7, "fragments": 2
+    }  # fmt: skip
 
 
-@pytest.mark.parametrize("path", ALL_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
-def test_one_statement_with_a_header_comment(path) -> None:
-    # GIVEN a SQL file
-    text = path.read_text().replace("${table}", "character_events")  # a view template
+@pytest.mark.parametrize("path", STATEMENT_FILES, ids=lambda p: f"{p.parent.name}/{p.name}")
+def test_one_statement_with_a_header_comment(path: Path) -> None:
+    # GIVEN a SQL file WHEN read as it runs (fragments and template values filled in)
+    text = _as_run(path)
     # THEN it starts with a comment saying what it answers and holds exactly one statement
     assert text.startswith("-- ")
     statements = [s for s in sqlglot.parse(text, read="athena") if s is not None]
     assert len(statements) == 1
 
 
+@pytest.mark.parametrize("path", FRAGMENT_FILES, ids=lambda p: p.name)
+def test_a_fragment_is_one_select_that_statements_share(path: Path) -> None:
+    # GIVEN a fragment and the statements whose files hold its placeholder
+    name = path.stem
+    users = [s for s in STATEMENTS.values() if f"${{{name}}}" in s.path.read_text()]
+    # THEN its header names it, two statements or more use it, it is no statement of its
+    # own, and filled in with each one's template values it is one SELECT
+    assert path.read_text().startswith(f"-- Fragment {name}")
+    assert len(users) >= 2
+    assert not any(p == path for p in catalog().values())
+    for statement in users:
+        trees = sqlglot.parse(fill(path.read_text(), statement.template), read="athena")
+        assert len(trees) == 1 and isinstance(trees[0], exp.Select), statement.name
+
+
 @pytest.mark.parametrize("name", QUESTION_NAMES + REPORT_NAMES)
 def test_names_resolve(name: str) -> None:
-    # WHEN resolving a short name THEN it is that statement's file, not the seed's
+    # WHEN resolving a short name THEN it is that statement filled in, not the seed's
     sql = resolve_sql(name)
-    assert sql.startswith("-- Question " + name[1:] + ":") or sql.startswith("-- Report:")
+    assert sql == STATEMENTS[name].sql()
+    assert sql.startswith(("-- Question", "-- Report:")) and "${" not in sql
 
 
 def test_seed_and_sql_text_resolve() -> None:

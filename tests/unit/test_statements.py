@@ -20,6 +20,7 @@ from chalicelib.statements import (
     Question,
     Statement,
     View,
+    fill,
 )
 from gamepipe import oracle_kpi
 from gamepipe.oracle import ORACLES
@@ -74,14 +75,19 @@ def test_names_are_unique_and_files_exist() -> None:
         assert statement.path.is_file(), statement.sql_file
 
 
-OWN_FILES = [q for q in QUESTIONS if q.sql_file.startswith("questions/")]  # not q2
+QUESTION_FILES = [q for q in QUESTIONS if q.sql_file.startswith("questions/")]  # not q2
 
 
-@pytest.mark.parametrize("question", OWN_FILES, ids=lambda q: q.name)
+@pytest.mark.parametrize("question", QUESTION_FILES, ids=lambda q: q.name)
 def test_a_question_file_opens_with_its_number_and_title(question: Question) -> None:
-    # GIVEN a question with its own file THEN the file's header is the registry's title
+    # GIVEN a question's file THEN its header is the registry's title, or, for a file
+    # several questions share (q5 and q6), names each of them
+    sharing = [q.name[1:] for q in QUESTIONS if q.path == question.path]
     first = question.path.read_text(encoding="utf-8").splitlines()[0]
-    assert first == f"-- Question {question.name[1:]}: {question.title}"
+    if len(sharing) == 1:
+        assert first == f"-- Question {question.name[1:]}: {question.title}"
+    else:
+        assert first.startswith(f"-- Questions {', '.join(sharing[:-1])} and {sharing[-1]} ")
 
 
 @pytest.mark.parametrize("question", QUESTIONS, ids=lambda q: q.name)
@@ -109,6 +115,24 @@ def test_a_view_template_is_filled_in() -> None:
     assert "FROM character_events" in sql["character_event_totals"]
     assert "FROM character_stats" in sql["character_stat_totals"]
     assert all("${" not in text for text in sql.values())
+
+
+def test_fragments_and_template_values_are_filled_in() -> None:
+    # GIVEN q5 and q6 (one file) and the KPIs that share fragments/player_days.sql
+    q5, q6, daily = STATEMENTS["q5"].sql(), STATEMENTS["q6"].sql(), STATEMENTS["kpi/daily"].sql()
+    # THEN each is complete: no placeholder left, the fragment indented in place without
+    # its header, each question with its own view, event type and column
+    assert not [s.name for s in STATEMENTS.values() if "${" in s.sql()]
+    assert "FROM character_stat_totals" in q5 and "take_potion" in q5 and "potions" in q5
+    assert "FROM character_event_totals" in q6 and "find_treasure" in q6 and "potions" not in q6
+    assert "WITH players AS (\n    SELECT max(age) AS first_age," in daily
+    assert "Fragment" not in daily
+
+
+def test_a_placeholder_with_no_fragment_or_value_is_an_error() -> None:
+    # GIVEN a fragment whose template value is missing WHEN filled in THEN KeyError names it
+    with pytest.raises(KeyError, match="measure"):
+        fill("${events_per_player}", {"totals": "t", "event_type": "e"})
 
 
 def test_a_record_with_an_unknown_key_is_refused() -> None:

@@ -3,25 +3,14 @@
 -- = players active in the 7 / 28 days ending that day (rolling), stickiness = dau / mau.
 -- Days with no events are omitted. Reads the 27 days before :start for the first
 -- windows. Player-days are duplicate-insensitive (a resent event adds no player-day).
--- Speed: as kpi/daily, one aggregate per player keeps the days they played in the last
--- 126 days as bits of two bigints (bit k of `recent` = played on :end - k, of `earlier` =
--- on :end - 63 - k); a window of days is a bit mask per bigint (`spans`), and a player is
--- in it when a mask and their bits share a bit.
+-- Speed: as kpi/daily, one aggregate per player (fragments/player_days.sql, from the 27
+-- days before :start) keeps the days they played in the last 126 days as bits of two
+-- bigints (bit k of `recent` = played on :end - k, of `earlier` = on :end - 63 - k); a
+-- window of days is a bit mask per bigint (`spans`), and a player is in it when a mask
+-- and their bits share a bit.
 -- Optional application filter: :application_id ('' = every application).
-WITH ages AS (
-    SELECT userid,
-           date_diff('day', date(dt), date(:end)) AS age
-    FROM events
-    WHERE dt BETWEEN date_format(date_add('day', -27, date(:start)), '%Y-%m-%d') AND :end
-      AND (:application_id = '' OR application_id = :application_id)
-),
-players AS (
-    SELECT bitwise_or_agg(CASE WHEN age < 63 THEN CAST(power(2, age) AS bigint) ELSE 0 END)
-               AS recent,
-           bitwise_or_agg(CASE WHEN age BETWEEN 63 AND 125
-                               THEN CAST(power(2, age - 63) AS bigint) ELSE 0 END) AS earlier
-    FROM ages
-    GROUP BY userid
+WITH players AS (
+    ${player_days}
 ),
 spans AS (
     -- the days [age, age + width - 1] of each window, clipped to the 126 days of bits

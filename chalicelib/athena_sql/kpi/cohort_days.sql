@@ -4,24 +4,11 @@
 -- day 1..30 after it up to the last day with any event (up to :end): the cohort's size
 -- and how many of its players were active that day. Days not known yet have no row.
 -- Player-days are duplicate-insensitive (a resent event adds no player-day). Same bits
--- as kpi/retention (bit k of `recent` = played on :end - k, of `earlier` = on :end - 63 - k).
+-- as kpi/retention (fragments/player_days.sql over every day up to :end: bit k of `recent`
+-- = played on :end - k, of `earlier` = on :end - 63 - k).
 -- Optional application filter: :application_id ('' = every application).
-WITH ages AS (
-    SELECT userid,
-           date_diff('day', date(dt), date(:end)) AS age
-    FROM events
-    WHERE dt <= :end
-      AND (:application_id = '' OR application_id = :application_id)
-),
-players AS (
-    SELECT max(age) AS first_age,
-           min(age) AS last_age,
-           bitwise_or_agg(CASE WHEN age < 63 THEN CAST(power(2, age) AS bigint) ELSE 0 END)
-               AS recent,
-           bitwise_or_agg(CASE WHEN age BETWEEN 63 AND 125
-                               THEN CAST(power(2, age - 63) AS bigint) ELSE 0 END) AS earlier
-    FROM ages
-    GROUP BY userid
+WITH players AS (
+    ${player_days}
 ),
 last_day AS (
     SELECT min(last_age) AS age

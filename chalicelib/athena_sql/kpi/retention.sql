@@ -4,26 +4,13 @@
 -- size = the cohort's players; d1 / d7 / d30 = those active again on cohort day + 1 / 7 /
 -- 30, NULL when that day is after the last day with any event (up to :end): not known
 -- yet, unlike 0. Player-days are duplicate-insensitive (a resent event adds no player-day).
--- Speed: as kpi/daily, one aggregate per player keeps their first active day (as its age
--- in days before :end) and the days they played in the last 126 days as bits of two
--- bigints (bit k of `recent` = played on :end - k, of `earlier` = on :end - 63 - k).
+-- Speed: as kpi/daily, one aggregate per player (fragments/player_days.sql over every day
+-- up to :end) keeps their first active day (as its age in days before :end) and the days
+-- they played in the last 126 days as bits of two bigints (bit k of `recent` = played on
+-- :end - k, of `earlier` = on :end - 63 - k).
 -- Optional application filter: :application_id ('' = every application).
-WITH ages AS (
-    SELECT userid,
-           date_diff('day', date(dt), date(:end)) AS age
-    FROM events
-    WHERE dt <= :end
-      AND (:application_id = '' OR application_id = :application_id)
-),
-players AS (
-    SELECT max(age) AS first_age,
-           min(age) AS last_age,
-           bitwise_or_agg(CASE WHEN age < 63 THEN CAST(power(2, age) AS bigint) ELSE 0 END)
-               AS recent,
-           bitwise_or_agg(CASE WHEN age BETWEEN 63 AND 125
-                               THEN CAST(power(2, age - 63) AS bigint) ELSE 0 END) AS earlier
-    FROM ages
-    GROUP BY userid
+WITH players AS (
+    ${player_days}
 ),
 last_day AS (
     SELECT min(last_age) AS age
