@@ -16,11 +16,13 @@ MAX_BARS = 20
 
 @dataclass(frozen=True)
 class Bar:
-    """One bar: its label, value, and length as a fraction (0..1) of the longest bar."""
+    """One bar: its label, value, length as a fraction (0..1) of the longest bar, and any
+    text shown after the value (a funnel step's median days)."""
 
     label: str
     value: float
     fraction: float
+    detail: str = ""
 
 
 @dataclass(frozen=True)

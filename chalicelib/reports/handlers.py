@@ -126,16 +126,15 @@ def generate_report(
     as_of: date,
     *,
     s3_client: Any | None = None,
-    runner: QueryRunner | None = None,
-    now: datetime | None = None,
     application_id: str | None = None,
 ) -> tuple[ReportFiles, PublishResult]:
-    """Query, render and publish the report for ``as_of``; return the files and where they went."""
+    """Query, render and publish the report for ``as_of``; return the files and where they
+    went (:func:`render_report` takes a query runner and a clock for tests)."""
     if s3_client is None:
         from chalicelib import aws
 
         s3_client = aws.client("s3")
-    files = render_report(settings, as_of, runner=runner, now=now, application_id=application_id)
+    files = render_report(settings, as_of, application_id=application_id)
     result = publish_report(s3_client, settings, files, as_of)
     # One summary line per run: what alarms and dashboards are built on.
     logger.info(

@@ -12,6 +12,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from chalicelib.reports.charts import Bar, BarChart
+
 # Sequential blues for retention rates (0 -> light, 1 -> dark): readable, no bright yellow.
 _LIGHT, _DARK = (0xEF, 0xF5, 0xFB), (0x08, 0x45, 0x94)
 MAX_FUNNEL_BARS = 25
@@ -82,26 +84,6 @@ class Heatmap:
     column_title: str
     columns: tuple[str, ...]
     rows: tuple[tuple[str, str, tuple[Cell, ...]], ...]  # (cohort, size text, cells)
-
-
-@dataclass(frozen=True)
-class FunnelStep:
-    """One level band of the funnel: label, players, length (0..1), median days text."""
-
-    label: str
-    players: int
-    fraction: float
-    median: str
-
-
-@dataclass(frozen=True)
-class Funnel:
-    """The progression funnel: players reaching each level and the median days to it."""
-
-    title: str
-    axis: str
-    steps: tuple[FunnelStep, ...]
-    note: str = ""
 
 
 def nice_ticks(top: float, count: int = 5) -> tuple[float, list[float]]:
@@ -192,19 +174,18 @@ def retention_heatmap(
     )
 
 
-def funnel(rows: Sequence[tuple[int, int, float]], max_bars: int = MAX_FUNNEL_BARS) -> Funnel:
-    """(level, players, median days) rows as funnel steps; past ``max_bars`` levels, equal
-    bands of levels, each shown with its first level's players and median days."""
-    if not rows:
-        return Funnel("Progression funnel", "players reaching the level", ())
+def funnel(rows: Sequence[tuple[int, int, float]], max_bars: int = MAX_FUNNEL_BARS) -> BarChart:
+    """(level, players, median days) rows as a bar per level (its detail: the median days);
+    past ``max_bars`` levels, equal bands of levels, each shown with its first level's
+    players and median days."""
     ordered = sorted(rows)
     width = max(1, math.ceil(len(ordered) / max_bars))
-    top = max(p for _, p, _ in ordered) or 1
+    top = max((p for _, p, _ in ordered), default=0) or 1
     steps = []
     for i in range(0, len(ordered), width):
         band = ordered[i : i + width]
         level, players, median = band[0]
         label = f"{level}" if len(band) == 1 else f"{level}–{band[-1][0]}"
-        steps.append(FunnelStep(label, players, players / top, f"{median:g} d"))
+        steps.append(Bar(label, players, players / top, f"{median:g} d"))
     note = f"bands of {width} levels: players and median of the band's first level" * (width > 1)
-    return Funnel("Progression funnel", "players reaching the level", tuple(steps), note)
+    return BarChart("Progression funnel", "players reaching the level", tuple(steps), note, "level")

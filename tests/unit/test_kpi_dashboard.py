@@ -58,9 +58,9 @@ def test_heatmap_shades_rates_and_leaves_unknown_days_blank():
 def test_funnel_bands_levels_past_the_limit():
     rows = [(level, 1000 - 10 * level, float(level)) for level in range(1, 61)]
     f = funnel(rows, max_bars=20)
-    assert len(f.steps) == 20 and f.steps[0].label == "1–3" and f.steps[1].fraction == 960 / 990
-    assert f.steps[0].players == 990 and f.steps[0].median == "1 d" and "bands of 3" in f.note
-    assert funnel(rows[:5]).steps[4].label == "5"
+    assert len(f.bars) == 20 and f.bars[0].label == "1–3" and f.bars[1].fraction == 960 / 990
+    assert f.bars[0].value == 990 and f.bars[0].detail == "1 d" and "bands of 3" in f.note
+    assert funnel(rows[:5]).bars[4].label == "5" and funnel([]).bars == ()
 
 
 def test_tiles_compare_with_the_week_before():
@@ -96,7 +96,7 @@ def test_dashboard_has_every_part(kpis):
     assert all(t.value != "—" and t.change for t in page["tiles"])
     assert len(page["charts"]) == 7 and all(len(c.series[0].points) > 30 for c in page["charts"])
     assert len(page["heatmap"].rows) == 30 and len(page["heatmap"].columns) == 30
-    assert page["funnel"].steps[0].players > page["funnel"].steps[-1].players > 0
+    assert page["funnel"].bars[0].value > page["funnel"].bars[-1].value > 0
     assert page["guilds"]
 
 
