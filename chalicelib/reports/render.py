@@ -12,7 +12,7 @@ import functools
 import io
 import json
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
@@ -38,15 +38,22 @@ ADDITIVE = frozenset({"swords", "shields", "potions", "gold_spent", "members"})
 # The category axis of each report's chart (the value axis is the chart's caption).
 CATEGORY_AXIS = {"player_standings": "level", "player_purchases": "item",
                  "guild_membership": "guild"}  # fmt: skip
+# What a published file is, by its name's suffix (S3's Content-Type).
+CONTENT_TYPES = {".html": "text/html; charset=utf-8", ".csv": "text/csv; charset=utf-8",
+                 ".json": "application/json"}  # fmt: skip
 
 
 @dataclass(frozen=True)
 class ReportFile:
-    """One object to publish: file name under the day's prefix, bytes and content type."""
+    """One object to publish: file name under the day's prefix and its bytes."""
 
     name: str
     body: bytes
-    content_type: str
+
+    @property
+    def content_type(self) -> str:
+        """The Content-Type its name's suffix says."""
+        return CONTENT_TYPES[Path(self.name).suffix]
 
 
 @dataclass(frozen=True)
@@ -56,7 +63,6 @@ class ReportFiles:
     as_of: date
     files: tuple[ReportFile, ...]
     row_counts: dict[str, int]
-    manifest: dict[str, Any] = field(default_factory=dict)
 
     def get(self, name: str) -> bytes:
         """The body of the file called ``name``."""
@@ -118,15 +124,9 @@ def build_report(
             kpi=dashboard(kpis, as_of) if kpis is not None else None,
         )
     )
-    files = [ReportFile(INDEX, html.encode("utf-8"), "text/html; charset=utf-8")]
-    files += [
-        ReportFile(f"{spec.name}.csv", _csv(tables.get(spec.name)), "text/csv; charset=utf-8")
-        for spec in REPORTS
-    ]
-    files += [
-        ReportFile(f"kpi_{name}.csv", _csv(table), "text/csv; charset=utf-8")
-        for name, table in (kpis or {}).items()
-    ]
+    files = [ReportFile(INDEX, html.encode("utf-8"))]
+    files += [ReportFile(f"{spec.name}.csv", _csv(tables.get(spec.name))) for spec in REPORTS]
+    files += [ReportFile(f"kpi_{name}.csv", _csv(table)) for name, table in (kpis or {}).items()]
     manifest: dict[str, Any] = {
         "as_of": as_of.isoformat(),
         "generated_at": stamp,
@@ -138,8 +138,8 @@ def build_report(
         "files": [f.name for f in files] + [MANIFEST],
     }
     body = json.dumps(manifest, indent=2, sort_keys=True).encode("utf-8")
-    files.append(ReportFile(MANIFEST, body, "application/json"))
-    return ReportFiles(as_of, tuple(files), row_counts, manifest)
+    files.append(ReportFile(MANIFEST, body))
+    return ReportFiles(as_of, tuple(files), row_counts)
 
 
 @functools.lru_cache(maxsize=1)
