@@ -9,7 +9,7 @@ from datetime import datetime
 import click
 
 from chalicelib.tables import TABLES
-from gamepipe.commands import DAY
+from gamepipe.commands.options import DAY
 from gamepipe.commands.stack_env import uses_local_stack
 
 

@@ -10,6 +10,7 @@ from typing import Any
 import click
 
 from gamepipe.answers_text import format_answers
+from gamepipe.commands.options import workload_options
 from gamepipe.demo import DemoOptions, run_demo
 from gamepipe.stack import state
 from gamepipe.stack.targets import TARGETS
@@ -17,16 +18,7 @@ from gamepipe.stack.targets import TARGETS
 
 @click.command()
 @click.option("--target", type=click.Choice(TARGETS), default="embedded", show_default=True)
-@click.option("--users", default=100, show_default=True, help="Players.")
-@click.option("--events", default=1000, show_default=True, help="Events to send.")
-@click.option("--seed", default=42, show_default=True, help="Generator seed.")
-@click.option(
-    "--days",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Simulate player lifecycles over N days ending today (gamepipe generate --days); "
-    "default: one day of events from random players.",
-)
+@workload_options
 @click.option("--bad-fraction", type=float, default=None, help="Share of invalid events.")
 @click.option("--truth", type=click.Path(path_type=Path), default=None, help="Truth NDJSON.")
 @click.option("--answers-json", type=click.Path(path_type=Path), default=None)

@@ -11,6 +11,7 @@ import click
 from tqdm import tqdm
 
 from chalicelib.applications import ENV_API_KEY
+from gamepipe.commands.options import workload_options
 from gamepipe.commands.stack_env import attach_local_stack
 from gamepipe.generator.lifecycle import generate_lifecycles
 from gamepipe.generator.model import parse_weights
@@ -54,9 +55,7 @@ def _parse_start(value: str) -> datetime:
 
 
 @click.command(name="generate")
-@click.option("--users", default=100, show_default=True, help="Number of players.")
-@click.option("--events", default=1000, show_default=True, help="Events to send (all kinds).")
-@click.option("--seed", default=42, show_default=True, help="Random seed (same seed, same events).")
+@workload_options
 @click.option(
     "--weights",
     default="",
@@ -80,13 +79,6 @@ def _parse_start(value: str) -> datetime:
     default=None,
     help="First day (YYYY-MM-DD) or time of the first event; default: the events end before "
     "today (one day) or today (--days N), inside the API's event-time window.",
-)
-@click.option(
-    "--days",
-    type=click.IntRange(min=1),
-    default=None,
-    help="Simulate player lifecycles over N days (installs, sessions, churn, payers, "
-    "progression); without it, one day of events from random players.",
 )
 @click.option(
     "--keep-alive/--no-keep-alive",

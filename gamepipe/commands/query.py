@@ -5,13 +5,13 @@ from __future__ import annotations
 import dataclasses
 import io
 import json
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import click
 import pyarrow as pa
 
-from gamepipe.commands import DAY
+from gamepipe.commands.options import application_option, day_option
 from gamepipe.commands.stack_env import attach_local_stack
 
 
@@ -25,31 +25,19 @@ from gamepipe.commands.stack_env import attach_local_stack
     multiple=True,
     help="A value for the next '?' in the SQL (repeatable, in order).",
 )
-@click.option(
+@day_option(
     "--as-of",
-    "as_of",
-    type=DAY,
-    default=None,
     help="Report statements: the date bound to :as_of (partitions dt <= it). Default: today, UTC.",
 )
-@click.option(
+@day_option(
     "--start",
-    type=DAY,
-    default=None,
     help="KPI statements (kpi/...): the first day bound to :start. Default: 29 days before --end.",
 )
-@click.option(
+@day_option(
     "--end",
-    type=DAY,
-    default=None,
     help="KPI statements: the last day bound to :end (the lake as of it). Default: today, UTC.",
 )
-@click.option(
-    "--application",
-    "application_id",
-    default=None,
-    help="Questions, reports and KPIs: only this application's events (default: every one).",
-)
+@application_option
 @click.option(
     "--format",
     "fmt",
@@ -75,9 +63,9 @@ def query(
     name: str | None,
     sql_text: str | None,
     params: tuple[str, ...],
-    as_of: datetime | None,
-    start: datetime | None,
-    end: datetime | None,
+    as_of: date | None,
+    start: date | None,
+    end: date | None,
     application_id: str | None,
     fmt: str,
     engine: str | None,
@@ -138,9 +126,9 @@ def bind_options(
     name: str | None,
     params: list[str],
     *,
-    as_of: datetime | None = None,
-    start: datetime | None = None,
-    end: datetime | None = None,
+    as_of: date | None = None,
+    start: date | None = None,
+    end: date | None = None,
     application_id: str | None = None,
 ) -> Any:
     """The statement's parameters from the options: ``?`` from --param; ``:as_of``,
@@ -160,8 +148,8 @@ def bind_options(
     today = datetime.now(UTC).date()
     bound: Any = params or None
     if uses["start"] or uses["end"]:
-        last = end.date() if end else today
-        first = start.date() if start else last - timedelta(days=29)
+        last = end or today
+        first = start or last - timedelta(days=29)
         statement = STATEMENTS.get(name or "")
         try:
             if isinstance(statement, Kpi):
@@ -174,7 +162,7 @@ def bind_options(
     elif start or end:
         raise click.UsageError("--start/--end: this statement has no :start/:end")
     if uses["as_of"]:
-        bound = {**(bound or {}), **as_of_params(as_of.date() if as_of else today)}
+        bound = {**(bound or {}), **as_of_params(as_of or today)}
     elif as_of:
         raise click.UsageError("--as-of: this statement has no :as_of")
     if uses[APPLICATION]:

@@ -4,12 +4,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from datetime import datetime
+from datetime import date
 from typing import Any
 
 import click
 
-from gamepipe.commands import DAY
+from gamepipe.commands.options import day_option
 from gamepipe.commands.stack_env import uses_local_stack
 
 
@@ -45,16 +45,15 @@ def _finish(summary: Any, text: str) -> None:
 
 
 @replay.command()
-@click.option("--since", type=DAY, default=None, help="Only batches stored on or after this day.")
+@day_option("--since", help="Only batches stored on or after this day.")
 @click.option("--force", is_flag=True, help="Replay batches that have a receipt too.")
 @uses_local_stack
-def failed(since: datetime | None, force: bool) -> None:
+def failed(since: date | None, force: bool) -> None:
     """Re-run stored failed batches through the consumer (once each: a receipt marks them)."""
     from gamepipe.replay import replay_failed
 
     settings, s3, catalog = _context()
-    day = since.date() if since else None
-    s = replay_failed(s3, settings, catalog, since=day, force=force, progress=_bar("batches"))
+    s = replay_failed(s3, settings, catalog, since=since, force=force, progress=_bar("batches"))
     _finish(
         s,
         f"failed batches: {s.found} stored, {s.skipped} already replayed, {s.replayed} "
@@ -65,17 +64,16 @@ def failed(since: datetime | None, force: bool) -> None:
 
 
 @replay.command()
-@click.option("--since", type=DAY, default=None, help="Only dead letters received on or after.")
+@day_option("--since", help="Only dead letters received on or after.")
 @click.option("--reason", default=None, help="Only dead letters whose reason contains this.")
 @uses_local_stack
-def deadletter(since: datetime | None, reason: str | None) -> None:
+def deadletter(since: date | None, reason: str | None) -> None:
     """Re-validate dead letters with today's contract; re-ingest those that pass now."""
     from gamepipe.replay import replay_deadletters
 
     settings, s3, catalog = _context()
-    day = since.date() if since else None
     s = replay_deadletters(
-        s3, settings, catalog, since=day, reason=reason, progress=_bar("dead-letter files")
+        s3, settings, catalog, since=since, reason=reason, progress=_bar("dead-letter files")
     )
     _finish(
         s,

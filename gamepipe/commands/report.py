@@ -10,19 +10,13 @@ import click
 from chalicelib import aws
 from chalicelib.reports import publish_report, render_report
 from chalicelib.settings import Settings
-from gamepipe.commands import DAY
+from gamepipe.commands.options import application_option, day_option
 from gamepipe.commands.stack_env import uses_local_stack
 from gamepipe.report_files import write_local
 
 
 @click.command()
-@click.option(
-    "--date",
-    "day",
-    type=DAY,
-    default=None,
-    help="Report date (UTC), default today.",
-)
+@day_option("--date", "day", help="Report date (UTC), default today.")
 @click.option(
     "--out",
     type=click.Path(file_okay=False, path_type=Path),
@@ -35,19 +29,12 @@ from gamepipe.report_files import write_local
     show_default=True,
     help="Upload to s3://<reports bucket>/reports/dt=YYYY-MM-DD/.",
 )
-@click.option(
-    "--application",
-    "application_id",
-    default=None,
-    help="Only this application's events (default: every application).",
-)
+@application_option
 @uses_local_stack
-def report(
-    day: datetime | None, out: Path | None, publish: bool, application_id: str | None
-) -> None:
+def report(day: date | None, out: Path | None, publish: bool, application_id: str | None) -> None:
     """Render Player Standings, Player Purchases and Guild Membership for a date."""
     settings = Settings.from_env()
-    as_of: date = day.date() if day else datetime.now(UTC).date()
+    as_of = day or datetime.now(UTC).date()
     files = render_report(settings, as_of, application_id=application_id)
     counts = ", ".join(f"{k}={v}" for k, v in files.row_counts.items())
     click.echo(f"report {as_of.isoformat()} (engine {settings.query_engine}): {counts}")
