@@ -85,6 +85,12 @@ def failed_batches(s3: Any, bucket: str, since: date | None = None) -> list[str]
     return keys
 
 
+def not_replayed(s3: Any, bucket: str, keys: list[str]) -> list[str]:
+    """The failed batches among ``keys`` that have no receipt yet (waiting for replay)."""
+    receipts = {o["Key"] for o in lake_state.list_keys(s3, bucket, lake_state.REPLAYED_PREFIX)}
+    return [k for k in keys if receipt_key(k) not in receipts]
+
+
 def batch_records(record: dict[str, Any]) -> list[KinesisRecord]:
     """The Kinesis records of a stored invocation record (payload as text or as JSON)."""
     payload = record.get("payload")
@@ -103,12 +109,9 @@ def replay_failed(
 ) -> ReplaySummary:
     """Run every stored failed batch not yet replayed through the consumer."""
     bucket = settings.data_bucket
-    summary = ReplaySummary()
-    done = {o["Key"] for o in lake_state.list_keys(s3, bucket, lake_state.REPLAYED_PREFIX)}
     keys = failed_batches(s3, bucket, since)
-    summary.found = len(keys)
-    todo = [k for k in keys if force or receipt_key(k) not in done]
-    summary.skipped = len(keys) - len(todo)
+    todo = keys if force else not_replayed(s3, bucket, keys)
+    summary = ReplaySummary(found=len(keys), skipped=len(keys) - len(todo))
     for key in progress(todo):
         record = json.loads(s3.get_object(Bucket=bucket, Key=key)["Body"].read())
         records = batch_records(record)
@@ -178,9 +181,8 @@ def replay_deadletters(
 ) -> ReplaySummary:
     """Re-ingest the dead letters today's contract accepts; keep the others where they are."""
     bucket = settings.data_bucket
-    summary = ReplaySummary()
     keys = deadletter_objects(s3, settings, since)
-    summary.found = len(keys)
+    summary = ReplaySummary(found=len(keys))
     for key in progress(keys):
         lines = s3.get_object(Bucket=bucket, Key=key)["Body"].read().splitlines()
         keep: list[bytes] = []

@@ -27,7 +27,7 @@ from chalicelib import lake_state
 from chalicelib.metrics import reason_category
 from chalicelib.settings import Settings
 from chalicelib.tables import TABLES
-from gamepipe.replay import failed_batches, receipt_key
+from gamepipe.replay import failed_batches, not_replayed
 
 LAG_SCAN_LIMIT = 10_000  # records read per shard to measure the backlog (a bound, not all)
 
@@ -153,9 +153,7 @@ def collect(
         }
     status["rows_today"] = rows_today(s3, settings, today)
     status["dead_letters_today"] = dead_letters_by_reason(s3, settings, today)
-    receipts = {o["Key"] for o in lake_state.list_keys(s3, bucket, lake_state.REPLAYED_PREFIX)}
-    waiting = [k for k in failed_batches(s3, bucket) if receipt_key(k) not in receipts]
-    status["failed_batches_waiting"] = len(waiting)
+    status["failed_batches_waiting"] = len(not_replayed(s3, bucket, failed_batches(s3, bucket)))
     return status
 
 

@@ -121,6 +121,10 @@ class DefeatEnemy(GameplayEvent, tag="defeat_enemy"):
     """Defeat an enemy."""
 
 
+# The player's stats a status event carries (and an enemy_attack may), in this order.
+STATS = ("level", "attack", "defense", "health")
+
+
 class PlayerStatusEvent(EventBase, kw_only=True):
     """An event carrying the player's stats after it happened."""
 
@@ -219,9 +223,8 @@ def event_schema() -> dict[str, Any]:
     """The JSON Schema 2020-12 document of one event, generated from the models."""
     _, components = msgspec.json.schema_components([Event], ref_template="#/$defs/{name}")
     # msgspec cannot see __post_init__ rules; "all four stats or none" is expressible.
-    stats = ("level", "attack", "defense", "health")
     components["EnemyAttack"]["dependentRequired"] = {
-        s: [o for o in stats if o != s] for s in stats
+        s: [o for o in STATS if o != s] for s in STATS
     }
     _ecma_patterns(components)
     union = {"anyOf": [{"$ref": f"#/$defs/{cls.__name__}"} for cls in EVENT_CLASSES.values()]}

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
-from chalicelib.contract import EVENT_TYPES
+from chalicelib.contract import EVENT_TYPES, STATS
 
 GUILDS = (
     "Knights of the Round Table",
@@ -80,12 +80,7 @@ class Player:
 
     def stats(self) -> dict[str, int]:
         """The four stats the status events carry."""
-        return {
-            "level": self.level,
-            "attack": self.attack,
-            "defense": self.defense,
-            "health": self.health,
-        }
+        return {name: getattr(self, name) for name in STATS}
 
 
 def parse_weights(text: str | None) -> dict[str, float]:
