@@ -6,6 +6,7 @@ decides what the bars are, so the arithmetic is unit-testable without parsing SV
 
 from __future__ import annotations
 
+import re
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
@@ -26,10 +27,21 @@ class Bar:
 
 
 @dataclass(frozen=True)
-class BarChart:
-    """A horizontal bar chart: title, axis caption and bars in display order."""
+class Chart:
+    """What every chart has: its title, which also names it in the page."""
 
     title: str
+
+    @property
+    def slug(self) -> str:
+        """The title as an id in the page: lower case, words joined by '-', no ( ) or /."""
+        return re.sub(r"[()/]", "", self.title.lower().replace(" ", "-"))
+
+
+@dataclass(frozen=True)
+class BarChart(Chart):
+    """A horizontal bar chart: title, axis caption and bars in display order."""
+
     caption: str  # the value axis' title
     bars: tuple[Bar, ...]
     note: str = ""

@@ -12,7 +12,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from chalicelib.reports.charts import Bar, BarChart
+from chalicelib.reports.charts import Bar, BarChart, Chart
 
 # Sequential blues for retention rates (0 -> light, 1 -> dark): readable, no bright yellow.
 _LIGHT, _DARK = (0xEF, 0xF5, 0xFB), (0x08, 0x45, 0x94)
@@ -56,10 +56,9 @@ class Series:
 
 
 @dataclass(frozen=True)
-class LineChart:
+class LineChart(Chart):
     """A daily time series chart: title, axes and one or more lines."""
 
-    title: str
     x_axis: Axis
     y_axis: Axis
     series: tuple[Series, ...]
@@ -76,10 +75,9 @@ class Cell:
 
 
 @dataclass(frozen=True)
-class Heatmap:
+class Heatmap(Chart):
     """Cohort rows x day-offset columns of retention rates."""
 
-    title: str
     row_title: str
     column_title: str
     columns: tuple[str, ...]
