@@ -86,8 +86,8 @@ test-localstack: $(STAMP) ## LocalStack end-to-end tests only (pytest -m localst
 demo-localstack: $(STAMP) ## The demo on LocalStack host mode (first run installs localstack/.venv, ~45 s)
 	$(LOCAL_AWS) $(BIN)/gamepipe demo --target localstack --users $(USERS) --events $(EVENTS) --seed $(SEED)
 
-stack-up: $(STAMP) ## Background local stack: emulator + chalice local + consumer (TARGET=embedded)
-	$(TARGET_AWS) $(BIN)/gamepipe stack up --target $(TARGET)
+stack-up: $(STAMP) ## Background local stack: emulator + chalice local + consumer (TARGET=embedded|localstack)
+	$(LOCAL_AWS) $(BIN)/gamepipe stack up --target $(TARGET)
 	@echo 'eval "$$($(BIN)/gamepipe stack env)"  # to use it from this shell'
 
 stack-down: $(STAMP) ## Stop the background local stack

@@ -4,7 +4,8 @@
 local trigger -> consumer -> Parquet on S3 + Glue), reports off. Throughput = events the API
 accepted / (generate-while-consuming time + final drain time). Also the demo's wall time.
 ``--quick``: 1,000 events; full: 1,000,000 on the embedded target and 20,000 on LocalStack
-(its Kinesis takes ~1k records/s, FINDINGS.md). Measured under load on a shared 2-core machine.
+(its Kinesis takes ~1k records/s, docs/design-local.md). Measured under load on a shared
+2-core machine.
 """
 
 from __future__ import annotations

@@ -31,7 +31,7 @@ import pyarrow.parquet as pq
 
 from bench.common import Figure
 
-try:  # orjson is the reference in FINDINGS.md; msgspec (a core dependency) parses as fast.
+try:  # orjson was the first measurements' reference; msgspec (a core dependency) parses as fast.
     import orjson
 
     _loads: Any = orjson.loads

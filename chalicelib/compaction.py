@@ -1,11 +1,12 @@
 """Compaction: merge a partition's small batch files into one sorted, deduplicated file.
 
 Each consumer batch writes one file per table partition, so a busy day has thousands of
-small files (3–70x slower to query, see FINDINGS.md). Compaction reads them all, drops
-repeated event_ids (keeping the earliest ``received_at``), sorts by (userid, event_ts),
-writes ``compacted.parquet`` and then deletes the inputs. Between the write and the
-delete a reader can see rows twice; the question/report SQL counts each event_id once,
-so answers do not change. Running it again is safe: the compacted file is an input too.
+small files (3–70x slower to query: bench/queries.py, live vs compacted). Compaction
+reads them all, drops repeated event_ids (keeping the earliest ``received_at``), sorts by
+(userid, event_ts), writes ``compacted.parquet`` and then deletes the inputs. Between the
+write and the delete a reader can see rows twice; the question/report SQL counts each
+event_id once, so answers do not change. Running it again is safe: the compacted file is
+an input too.
 
 Across partitions (a resend whose event_ts moved to another day) the copy to keep is
 decided once for all tables by chalicelib/maintenance.py and passed in as ``winners``:
@@ -182,7 +183,7 @@ def compact_partition(
     keys = sorted(listed)
     if not keys or (keys == [target] and (winners is None or winners.num_rows == 0)):
         return CompactionResult(table, dt, len(keys), 0, 0, None), None
-    parts = [_read(s3, bucket, key) for key in keys]
+    parts = [read_table(s3, bucket, key) for key in keys]
     rows_in = sum(p.num_rows for p in parts)
     kept = merge_files(table, parts, dt, winners)
     if keys == [target] and kept.num_rows == rows_in:
@@ -207,5 +208,6 @@ def _list_etags(s3: Any, bucket: str, prefix: str) -> dict[str, str]:
     }
 
 
-def _read(s3: Any, bucket: str, key: str) -> pa.Table:
+def read_table(s3: Any, bucket: str, key: str) -> pa.Table:
+    """One Parquet object of the lake, read whole."""
     return pq.read_table(io.BytesIO(s3.get_object(Bucket=bucket, Key=key)["Body"].read()))

@@ -32,7 +32,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from chalicelib import lake_state
-from chalicelib.compaction import CompactionResult, _read, compact_partition, live_keys
+from chalicelib.compaction import CompactionResult, compact_partition, live_keys, read_table
 from chalicelib.settings import Settings
 from chalicelib.tables import EVENTS, TABLES
 
@@ -68,7 +68,7 @@ def new_ids(s3: Any, settings: Settings, dts: list[str]) -> pa.Table:
     parts = []
     for dt in dts:
         for key in live_keys(s3, settings, EVENTS.name, dt):
-            ids = _read(s3, settings.data_bucket, key).select(_ID_COLUMNS)
+            ids = read_table(s3, settings.data_bucket, key).select(_ID_COLUMNS)
             parts.append(_with_dt(ids, dt))
     return pa.concat_tables(parts) if parts else lake_state.ID_SCHEMA.empty_table()
 

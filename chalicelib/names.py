@@ -14,6 +14,8 @@ import re
 from dataclasses import asdict, dataclass
 
 APP = "gamepipe"
+# Where the reports go in the reports bucket (the report functions' only write grant).
+REPORTS_PREFIX = "reports"
 # Lower-case letters, digits, hyphens: valid in every name below (Glue turns - into _).
 # 16 characters keep the longest bucket name (reports, 14-character region) within 63.
 _STAGE = re.compile(r"^[a-z][a-z0-9-]{0,15}$")

@@ -37,7 +37,8 @@ class DemoOptions:
     events: int = 1000
     seed: int = 42
     days: int | None = None  # player lifecycles over N days ending today (generate --days)
-    bad_fraction: float | None = None
+    # Some invalid events by default: the demo shows them rejected with a reason and counted.
+    bad_fraction: float = 0.05
     truth: Path | None = None
     answers_json: Path | None = None
     keep: bool = False
@@ -95,9 +96,9 @@ def generator_argv(url: str, opts: DemoOptions, truth: Path, summary: Path) -> l
         "--quiet",
         "--summary-json",
         str(summary),
+        "--bad-fraction",
+        str(opts.bad_fraction),
     ]
-    if opts.bad_fraction is not None:
-        argv += ["--bad-fraction", str(opts.bad_fraction)]
     if opts.days is not None:
         argv += ["--days", str(opts.days)]
     return argv
@@ -189,7 +190,7 @@ def run_demo(opts: DemoOptions) -> DemoResult:
             "glue database": f"{created['glue_database']} ({len(created['glue_tables'])} tables)",
             "stream": created["stream_arn"],
             "API": f"{url}/v1/events",
-            "application (its key sent the events)": str(stack.application_id),
+            "application (sent the events)": str(stack.application_id),
             "truth file": str(truth),
             "answers json": str(opts.answers_json or "(not written)"),
             "run dir (logs, checkpoints)": str(run_dir),

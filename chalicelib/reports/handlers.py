@@ -74,12 +74,14 @@ def fetch_tables(
     for name in REPORT_NAMES:
         table = runner(name, as_of_params(as_of, application_id), settings=settings)
         tables[name] = table
-        meta = table.schema.metadata or {}
-        for key in _QUERY_ID_KEYS:
-            if key in meta:
-                query_ids[name] = meta[key].decode()
-                break
+        if query_id := _query_id(table):
+            query_ids[name] = query_id
     return tables, query_ids
+
+
+def _query_id(table: pa.Table) -> str | None:
+    meta = table.schema.metadata or {}
+    return next((meta[key].decode() for key in _QUERY_ID_KEYS if key in meta), None)
 
 
 def fetch_kpis(
@@ -110,6 +112,8 @@ def render_report(
     """Run the report and KPI queries through the configured engine and render the files."""
     tables, query_ids = fetch_tables(settings, as_of, runner, application_id=application_id)
     kpis = fetch_kpis(settings, as_of, runner, application_id=application_id)
+    # named as their files are (kpi_<key>.csv)
+    query_ids.update({f"kpi_{key}": qid for key, t in kpis.items() if (qid := _query_id(t))})
     return build_report(
         tables,
         as_of,

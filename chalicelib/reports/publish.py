@@ -6,10 +6,9 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from chalicelib.names import REPORTS_PREFIX
 from chalicelib.reports.render import INDEX, ReportFiles
 from chalicelib.settings import Settings
-
-REPORTS_PREFIX = "reports"
 
 
 @dataclass(frozen=True)

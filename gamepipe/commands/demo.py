@@ -19,7 +19,13 @@ from gamepipe.stack.targets import TARGETS
 @click.command()
 @click.option("--target", type=click.Choice(TARGETS), default="embedded", show_default=True)
 @workload_options
-@click.option("--bad-fraction", type=float, default=None, help="Share of invalid events.")
+@click.option(
+    "--bad-fraction",
+    type=click.FloatRange(0, 1),
+    default=0.05,
+    show_default=True,
+    help="Share of invalid events (rejected with a reason and counted).",
+)
 @click.option("--truth", type=click.Path(path_type=Path), default=None, help="Truth NDJSON.")
 @click.option("--answers-json", type=click.Path(path_type=Path), default=None)
 @click.option("--keep", is_flag=True, help="Leave the stack up (gamepipe stack down stops it).")
@@ -57,12 +63,12 @@ def demo(**kwargs: Any) -> None:
             else f"NO: {', '.join(result.oracle_differs)} (see the truth file and answers JSON)"
         )
         click.echo(
-            "Answers equal the oracle's (the 7 questions and the KPIs, plain Python over the "
-            f"truth file): {verdict}\n"
+            f"Answers equal the oracle's: {verdict} (the 7 questions and the KPIs, against "
+            "plain Python over the truth file)\n"
         )
     click.echo("Where everything is:")
     for name, where in result.locations.items():
-        click.echo(f"  {name:<28} {where}")
+        click.echo(f"  {name:<29} {where}")
     c = result.consumer
     click.echo(
         f"\nconsumer: {c.get('records_delivered', 0)} records in {c.get('invocations', 0)} "

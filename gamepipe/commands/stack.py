@@ -19,7 +19,13 @@ def stack() -> None:
 
 
 @stack.command()
-@click.option("--target", type=click.Choice(TARGETS), default="embedded", show_default=True)
+@click.option(
+    "--target",
+    # A deployed stack is not started here: commands find it with --target aws --stage S.
+    type=click.Choice([t for t in TARGETS if t != "aws"]),
+    default="embedded",
+    show_default=True,
+)
 @click.option("--shards", default=4, show_default=True)
 @click.option("--stage", default="local", show_default=True)
 @click.option("--api/--no-api", default=True, help="Also run chalice local on a free port.")

@@ -22,7 +22,7 @@ import sys
 from typing import Any
 
 from chalicelib.lake_state import DIRTY_PREFIX, FAILED_PREFIX, MAINTENANCE_PREFIX
-from chalicelib.names import ENV_BY_NAME, ResourceNames, resource_names
+from chalicelib.names import ENV_BY_NAME, REPORTS_PREFIX, ResourceNames, resource_names
 from gamepipe.infra import operations
 from gamepipe.infra.api import API_PARAMETERS, api_resources, rest_api_properties
 from gamepipe.infra.layer import ssm_parameter
@@ -42,7 +42,6 @@ LAYERED = ("ConsumeEvents", "CompactLake", "DailyReport", "ReportNow")
 # Services whose actions read or write data: never on Resource "*".
 DATA_SERVICES = ("s3", "kinesis", "glue", "athena", "sqs", "dynamodb", "kms")
 ATHENA_RESULTS_PREFIX = "athena-results"
-REPORTS_PREFIX = "reports"  # chalicelib.reports.publish.REPORTS_PREFIX
 BUCKET_OWNER_ENV = "GAMEPIPE_BUCKET_OWNER"  # chalicelib.aws passes it as ExpectedBucketOwner
 
 

@@ -1,8 +1,9 @@
 """LocalStack in host mode (no Docker): install its venv, start it, wait for health, stop it.
 
-Settings are those measured in FINDINGS: Python 3.13 venv with pinned localstack-core,
-``OVERRIDE_IN_DOCKER=0`` (else it ignores FILESYSTEM_ROOT), hypercorn (the default server
-ignores the host in GATEWAY_LISTEN), no DNS server, no cert download, no analytics.
+Settings are those measured when it was set up (docs/design-local.md): Python 3.13 venv
+with pinned localstack-core, ``OVERRIDE_IN_DOCKER=0`` (else it ignores FILESYSTEM_ROOT),
+hypercorn (the default server ignores the host in GATEWAY_LISTEN), no DNS server, no cert
+download, no analytics.
 ``localstack/run.sh`` does the same from a shell.
 """
 

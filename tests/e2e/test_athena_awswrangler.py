@@ -1,7 +1,8 @@
 """Issue 16's acceptance: on a running local stack, ``wr.athena.read_sql_query`` (its default
 CTAS path and ``ctas_approach=False``) returns the rows ``gamepipe query NAME --format json``
 returns, for the 7 questions, the 3 reports (``:as_of`` and ``:application_id`` bound with
-paramstyle="named") and the seed's 7 statements. Embedded (our moto server as a child
+paramstyle="named"), the 7 KPIs (``:start``/``:end`` over the lake's two days) and the seed's
+7 statements. Embedded (our moto server as a child
 process) and LocalStack (S3 there, Glue and Athena from the moto sidecar).
 """
 
@@ -23,7 +24,7 @@ from click.testing import CliRunner
 
 from chalicelib import aws, query
 from chalicelib.query.params import bind_for
-from chalicelib.statements import QUESTION_NAMES, REPORT_NAMES
+from chalicelib.statements import KPIS, QUESTION_NAMES, REPORT_NAMES
 from gamepipe.commands.query import query as query_command
 from gamepipe.stack.targets import make_target
 from tests import helpers_sql
@@ -32,8 +33,10 @@ pytestmark = pytest.mark.e2e
 
 DATABASE = "gamepipe_wr"
 AS_OF = "2026-11-26"  # the first of the lake's two days: the reports' dt filter matters
+KPI_RANGE = {"start": "2026-11-26", "end": "2026-11-27"}  # the lake's two days
+KPI_STATEMENTS = tuple(k.name for k in KPIS)
 SEED = tuple(f"seed/q{n}" for n in range(1, 8))
-STATEMENTS = (*QUESTION_NAMES, *REPORT_NAMES, *SEED)
+STATEMENTS = (*QUESTION_NAMES, *REPORT_NAMES, *KPI_STATEMENTS, *SEED)
 # The seed's statements without ORDER BY (any row order is right) and its top-N ones whose
 # ORDER BY leaves ties (Athena may return any of the tied rows at the cut).
 SEED_UNORDERED = {"seed/q1", "seed/q2", "seed/q7"}
@@ -88,6 +91,8 @@ def cli_rows(name: str) -> list[dict[str, Any]]:
     args = [name, "--format", "json"]
     if name in REPORT_NAMES:
         args += ["--as-of", AS_OF]
+    if name in KPI_STATEMENTS:
+        args += ["--start", KPI_RANGE["start"], "--end", KPI_RANGE["end"]]
     result = CliRunner().invoke(query_command, args, catch_exceptions=False)
     assert result.exit_code == 0, result.output
     return list(json.loads(result.output))
@@ -96,9 +101,10 @@ def cli_rows(name: str) -> list[dict[str, Any]]:
 def wrangler_rows(stack: dict[str, Any], name: str, *, ctas: bool) -> list[dict[str, Any]]:
     """The statement through Athena with awswrangler, as a notebook would call it."""
     sql = query.resolve_sql(name)
-    # bound as the code binds them: the reports' :as_of, and :application_id '' (every
-    # application) wherever the statement has the filter
-    params = bind_for(sql, {"as_of": AS_OF} if name in REPORT_NAMES else None)
+    # bound as the code binds them: the reports' :as_of, the KPIs' :start/:end, and
+    # :application_id '' (every application) wherever the statement has the filter
+    fixed = {"as_of": AS_OF} if name in REPORT_NAMES else None
+    params = bind_for(sql, KPI_RANGE if name in KPI_STATEMENTS else fixed)
     kwargs: dict[str, Any] = {"params": dict(params), "paramstyle": "named"} if params else {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pandas' deprecation notes from inside awswrangler

@@ -1,7 +1,7 @@
 """The reports Lambda on Athena, locally: ``daily_report`` (the app's handler, in-process,
 as the local runtime invokes it) with GAMEPIPE_QUERY_ENGINE=athena against the embedded
-stack publishes the same CSVs as with the local engine, and its manifest names the Athena
-executions that produced them."""
+stack publishes the same CSVs (reports and KPIs) as with the local engine, and its manifest
+names the Athena executions that produced them."""
 
 from __future__ import annotations
 
@@ -16,6 +16,7 @@ import boto3
 import pytest
 
 from chalicelib import aws, query
+from chalicelib.query.kpi import KPI_NAMES
 from chalicelib.settings import Settings
 from gamepipe.runtime.lambda_host import invoker, load_app
 from gamepipe.runtime.schedule import scheduled_event
@@ -24,6 +25,7 @@ from tests.helpers_sql import consume_into_lake, make_events
 
 pytestmark = pytest.mark.e2e
 REPORTS = ("player_standings", "player_purchases", "guild_membership")
+KPI_FILES = tuple(f"kpi_{key}" for key in KPI_NAMES)
 
 
 def _published(settings: Settings, prefix: str) -> dict[str, Any]:
@@ -32,7 +34,7 @@ def _published(settings: Settings, prefix: str) -> dict[str, Any]:
         name: s3.get_object(Bucket=settings.reports_bucket, Key=f"{prefix}{name}.csv")["Body"]
         .read()
         .decode()
-        for name in REPORTS
+        for name in REPORTS + KPI_FILES
     }
     manifest = s3.get_object(Bucket=settings.reports_bucket, Key=f"{prefix}manifest.json")
     return {"csv": files, "manifest": json.loads(manifest["Body"].read())}
@@ -82,12 +84,16 @@ def test_daily_report_on_athena_publishes_the_local_engines_csvs(
         target.stop()
         aws.reset()
 
-    # THEN both published the same three CSVs (non-empty), row for row
+    # THEN both published the same CSVs, row for row: the three reports (non-empty) and the
+    # seven KPIs of the dashboard
     assert on_athena["prefix"] == on_local["prefix"]
     assert on_athena["row_counts"] == on_local["row_counts"]
     assert all(on_local["row_counts"][name] > 0 for name in REPORTS)
     assert by_athena["csv"] == by_local["csv"]
-    # AND the Athena run says so and names the query execution of each report
+    assert all(
+        len(by_local["csv"][name].splitlines()) > 1 for name in ("kpi_daily", "kpi_retention")
+    )
+    # AND the Athena run says so and names the query execution of each report and KPI
     assert (by_local["manifest"]["engine"], by_athena["manifest"]["engine"]) == ("local", "athena")
     assert by_local["manifest"]["query_ids"] == {}
-    assert set(by_athena["manifest"]["query_ids"]) == set(REPORTS)
+    assert set(by_athena["manifest"]["query_ids"]) == set(REPORTS + KPI_FILES)

@@ -140,3 +140,10 @@ def test_explain_finds_a_known_error_in_the_chain_and_leaves_bugs_alone() -> Non
     assert explain(chained) is not None and "no AWS region" in str(explain(chained))
     assert explain(KeyError("bug")) is None
     assert explain(UserError("fix it like so")) == "fix it like so"
+
+
+def test_stack_up_starts_local_stacks_only() -> None:
+    # GIVEN --target aws THEN refused before anything starts: a local consumer must not
+    # compete with the deployed one on its stream (commands find a deployed stack by stage)
+    result = run("stack", "up", "--target", "aws")
+    assert_short_error(result, "'aws' is not one of 'embedded', 'localstack'", exit_code=2)

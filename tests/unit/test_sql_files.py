@@ -69,6 +69,25 @@ def test_names_resolve(name: str) -> None:
     assert sql.startswith(("-- Question", "-- Report:")) and "${" not in sql
 
 
+@pytest.mark.parametrize("name", sorted(catalog()))
+def test_every_listed_name_runs_as_one_filled_in_statement(name: str) -> None:
+    # GIVEN any name `gamepipe query --list` shows THEN it loads as one statement with no
+    # template placeholder left; a "folder/stem" alias of a registered file is that statement
+    sql = resolve_sql(name)
+    assert "${" not in sql
+    assert len(sqlglot.parse(sql, read="athena")) == 1
+    owners = [s for s in STATEMENTS.values() if s.path == catalog()[name]]
+    if len(owners) == 1:
+        assert sql == owners[0].sql()
+
+
+def test_a_template_shared_by_several_statements_is_no_name() -> None:
+    # GIVEN q5 and q6 filled in from one template THEN the template file is not a name
+    assert "questions/most_events" not in catalog()
+    with pytest.raises(KeyError):
+        resolve_sql("questions/most_events")
+
+
 def test_seed_and_sql_text_resolve() -> None:
     # GIVEN the seed alias and raw SQL THEN both resolve (the latter unchanged minus ';')
     assert "Sum(level) AS player_level" in resolve_sql("seed/q3")
