@@ -26,13 +26,13 @@ def _as_run(path: Path) -> str:
 
 def test_every_folder_has_its_files() -> None:
     # GIVEN the SQL tree THEN it has 6 questions (q2 is the guild membership report over
-    # every day) in 5 files (q5 and q6 share one), 3 reports, 2 views, the seed's 7 queries
+    # every day) in 5 files (q5 and q6 share one), 3 reports, 1 view, the seed's 7 queries
     # and 2 fragments; no DDL files: the tables' DDL is written from Glue's table input
     # (chalicelib/ddl.py, tests/unit/test_ddl.py)
     folders = ("ddl", "questions", "reports", "views", "seed", "fragments")
     counts = {d: len(list((SQL_ROOT / d).glob("*.sql"))) for d in folders}
     assert counts == {
-        "ddl": 0, "questions": 5, "reports": 3, "views": 2, "seed": 7, "fragments": 2
+        "ddl": 0, "questions": 5, "reports": 3, "views": 1, "seed": 7, "fragments": 2
     }  # fmt: skip
 
 

@@ -109,22 +109,15 @@ def test_a_fixed_parameter_is_written_into_the_sql() -> None:
     assert q2.sql() == re.sub(r":as_of\b", f"'{ALL_DAYS}'", report.sql())
 
 
-def test_a_view_template_is_filled_in() -> None:
-    # GIVEN the two views made from one template THEN each reads its own table
-    sql = {v.name: v.sql() for v in VIEWS if v.template}
-    assert "FROM character_events" in sql["character_event_totals"]
-    assert "FROM character_stats" in sql["character_stat_totals"]
-    assert all("${" not in text for text in sql.values())
-
-
 def test_fragments_and_template_values_are_filled_in() -> None:
     # GIVEN q5 and q6 (one file) and the KPIs that share fragments/player_days.sql
     q5, q6, daily = STATEMENTS["q5"].sql(), STATEMENTS["q6"].sql(), STATEMENTS["kpi/daily"].sql()
     # THEN each is complete: no placeholder left, the fragment indented in place without
-    # its header, each question with its own view, event type and column
+    # its header, each question with its own table, event type and column
     assert not [s.name for s in STATEMENTS.values() if "${" in s.sql()]
-    assert "FROM character_stat_totals" in q5 and "take_potion" in q5 and "potions" in q5
-    assert "FROM character_event_totals" in q6 and "find_treasure" in q6 and "potions" not in q6
+    assert "FROM character_stats" in q5 and "take_potion" in q5 and "potions" in q5
+    assert "FROM character_events" in q6 and "find_treasure" in q6 and "potions" not in q6
+    assert "character_stats" not in q6 and "character_events" not in q5
     assert "WITH players AS (\n    SELECT max(age) AS first_age," in daily
     assert "Fragment" not in daily
 
@@ -132,7 +125,7 @@ def test_fragments_and_template_values_are_filled_in() -> None:
 def test_a_placeholder_with_no_fragment_or_value_is_an_error() -> None:
     # GIVEN a fragment whose template value is missing WHEN filled in THEN KeyError names it
     with pytest.raises(KeyError, match="measure"):
-        fill("${events_per_player}", {"totals": "t", "event_type": "e"})
+        fill("${events_per_player}", {"table": "t", "event_type": "e"})
 
 
 def test_a_record_with_an_unknown_key_is_refused() -> None:

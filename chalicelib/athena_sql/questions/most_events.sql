@@ -1,6 +1,6 @@
 -- Questions 5 and 6 (one file, filled in per question by its record's template): every
 -- player tied for the most ${event_type} events (ordered by userid), each event_id once
--- (fragments/events_per_player: views/player_event_totals, merge-on-read).
+-- (fragments/events_per_player, merge-on-read).
 -- Optional application filter: :application_id ('' = every application).
 WITH per_player AS (
     ${events_per_player}
