@@ -143,10 +143,12 @@ def charts(rows: Mapping[str, Rows]) -> list[LineChart]:
 
 
 def _with_sessions(daily: Rows, sessions: Rows) -> list[dict[str, Any]]:
-    """The daily rows with sessions per DAU (None on a day without a sessions row)."""
+    """The daily rows with sessions per DAU: None on a day without sessions, i.e. whose
+    events carry no session_id (a gap, and no chart when no day has any, rather than a
+    line at 0 sessions per player)."""
     per_day = {r["dt"]: r["sessions"] for r in sessions}
     return [
-        {**r, "sessions_per_dau": per_day[r["dt"]] / r["dau"] if r["dt"] in per_day else None}
+        {**r, "sessions_per_dau": per_day[r["dt"]] / r["dau"] if per_day.get(r["dt"]) else None}
         for r in daily
     ]
 

@@ -100,6 +100,22 @@ def test_dashboard_has_every_part(kpis):
     assert page["guilds"]
 
 
+def test_sessions_per_dau_is_a_gap_where_no_event_has_a_session(kpis):
+    # GIVEN the sample's sessions, then a day with 0 sessions (its events carry no
+    # session_id), then events without any session at all
+    title = "Sessions per DAU"
+    sessions = kpis["sessions"].to_pylist()
+    with_sessions = [c for c in dashboard(kpis, AS_OF)["charts"] if c.title == title]
+    one_day_none = {**kpis, "sessions": [{**sessions[0], "sessions": 0}, *sessions[1:]]}
+    gap = [c for c in dashboard(one_day_none, AS_OF)["charts"] if c.title == title]
+    none = {**kpis, "sessions": [{**r, "sessions": 0} for r in sessions]}
+    # THEN the chart has a point per day with sessions, none at 0 for the day without,
+    # and no chart at all when no day has any (not a line at 0 sessions per player)
+    assert len(with_sessions[0].series[0].points) == len(sessions)
+    assert len(gap[0].series[0].points) == len(sessions) - 1
+    assert title not in [c.title for c in dashboard(none, AS_OF)["charts"]]
+
+
 def test_report_page_with_kpis(kpis):
     # GIVEN the seed's report tables and the KPIs
     files = build_report(sample_tables(), AS_OF, 10, generated_at=STAMP, kpis=kpis)
