@@ -267,6 +267,27 @@ def moto_server_env() -> contextlib.AbstractContextManager[str]:
     return in_process()
 
 
+@contextlib.contextmanager
+def fresh_lake(endpoint: str, name: str) -> Iterator[dict[str, Any]]:
+    """A new data bucket and Glue database on the moto server at ``endpoint``, with clients
+    and a LocalEngine over them: ``{"settings", "s3", "glue", "engine"}``."""
+    import boto3
+
+    from gamepipe.athena.engine import LocalEngine
+
+    suffix = uuid.uuid4().hex[:8]
+    settings = Settings(data_bucket=f"{name}-{suffix}", glue_database=f"{name}_{suffix}")
+    session = boto3.session.Session()
+    s3 = session.client("s3", endpoint_url=endpoint)
+    glue = session.client("glue", endpoint_url=endpoint)
+    s3.create_bucket(Bucket=settings.data_bucket)
+    engine = LocalEngine(settings, glue_client=glue, s3_client=s3, session=session)
+    try:
+        yield {"settings": settings, "s3": s3, "glue": glue, "engine": engine}
+    finally:
+        engine.close()
+
+
 def kinesis_batches(
     records: list[tuple[str, bytes]], *, batch_size: int = 100, shard: str = "shardId-000000000000"
 ) -> Iterator[dict[str, Any]]:

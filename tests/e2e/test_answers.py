@@ -12,16 +12,13 @@ from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import boto3
 import pyarrow.parquet as pq
 import pytest
 
 from chalicelib.compaction import compact_partition
 from chalicelib.query import run_query
 from chalicelib.query.answers import collect_answers, collect_reports
-from chalicelib.settings import Settings
 from chalicelib.tables import TABLES
-from gamepipe.athena.engine import LocalEngine
 from gamepipe.generator import generate_events
 from gamepipe.oracle import accepted_events, compute_answers, compute_reports
 from tests import helpers_sql
@@ -40,15 +37,8 @@ def moto_endpoint() -> Iterator[str]:
 @pytest.fixture
 def lake(moto_endpoint: str) -> dict[str, Any]:
     """A fresh bucket + Glue database per test on the shared server."""
-    suffix = uuid.uuid4().hex[:8]
-    settings = Settings(data_bucket=f"lake-{suffix}", glue_database=f"game_{suffix}")
-    session = boto3.session.Session()
-    s3 = session.client("s3", endpoint_url=moto_endpoint)
-    glue = session.client("glue", endpoint_url=moto_endpoint)
-    s3.create_bucket(Bucket=settings.data_bucket)
-    engine = LocalEngine(settings, glue_client=glue, s3_client=s3, session=session)
-    yield {"settings": settings, "s3": s3, "glue": glue, "engine": engine}
-    engine.close()
+    with helpers_sql.fresh_lake(moto_endpoint, "game") as lake:
+        yield lake
 
 
 def push_through_pipeline(

@@ -11,15 +11,12 @@ from collections.abc import Iterator
 from datetime import date, timedelta
 from typing import Any
 
-import boto3
 import pytest
 
 from chalicelib.compaction import compact_partition
 from chalicelib.query.kpi import collect_kpi_answers, lake_days
-from chalicelib.settings import Settings
 from chalicelib.tables import TABLES
 from gamepipe import oracle_kpi
-from gamepipe.athena.engine import LocalEngine
 from gamepipe.generator.lifecycle import default_first_day, generate_lifecycles
 from tests import helpers_sql
 from tests.e2e.test_answers import push_through_pipeline
@@ -43,18 +40,10 @@ def lake() -> Iterator[dict[str, Any]]:
             2000, 70_000, 15, days=DAYS, first_day=FIRST, bad_fraction=0.02, resend_fraction=0.03
         )
     ]
-    with helpers_sql.moto_server_env() as endpoint:
-        suffix = uuid.uuid4().hex[:8]
-        settings = Settings(data_bucket=f"kpi-{suffix}", glue_database=f"kpi_{suffix}")
-        session = boto3.session.Session()
-        s3 = session.client("s3", endpoint_url=endpoint)
-        glue = session.client("glue", endpoint_url=endpoint)
-        s3.create_bucket(Bucket=settings.data_bucket)
-        engine = LocalEngine(settings, glue_client=glue, s3_client=s3, session=session)
-        lake = {"settings": settings, "s3": s3, "glue": glue, "engine": engine, "events": events}
+    with helpers_sql.moto_server_env() as endpoint, helpers_sql.fresh_lake(endpoint, "kpi") as lake:
+        lake["events"] = events
         push_through_pipeline(events, lake, batch_size=1000)
         yield lake
-        engine.close()
 
 
 def _assert_kpis_equal_the_oracle(

@@ -11,12 +11,10 @@ from __future__ import annotations
 
 import dataclasses
 import io
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from typing import Any
 
-import boto3
 import pyarrow as pa
 import pyarrow.parquet as pq
 import pytest
@@ -27,7 +25,6 @@ from chalicelib.query.kpi import collect_kpis
 from chalicelib.settings import Settings
 from chalicelib.tables import EVENTS, TABLES
 from gamepipe import oracle_kpi
-from gamepipe.athena.engine import LocalEngine
 from gamepipe.generator.lifecycle import generate_lifecycles
 from tests import helpers_sql
 
@@ -39,16 +36,8 @@ NEW = ("session_id", "platform")
 
 @pytest.fixture
 def lake() -> Iterator[dict[str, Any]]:
-    with helpers_sql.moto_server_env() as endpoint:
-        suffix = uuid.uuid4().hex[:8]
-        settings = Settings(data_bucket=f"evo-{suffix}", glue_database=f"evo_{suffix}")
-        session = boto3.session.Session()
-        s3 = session.client("s3", endpoint_url=endpoint)
-        glue = session.client("glue", endpoint_url=endpoint)
-        s3.create_bucket(Bucket=settings.data_bucket)
-        engine = LocalEngine(settings, glue_client=glue, s3_client=s3, session=session)
-        yield {"settings": settings, "s3": s3, "glue": glue, "engine": engine}
-        engine.close()
+    with helpers_sql.moto_server_env() as endpoint, helpers_sql.fresh_lake(endpoint, "evo") as lake:
+        yield lake
 
 
 def _put(lake: dict[str, Any], table: str, dt: str, name: str, data: pa.Table) -> None:
