@@ -314,6 +314,17 @@ def kinesis_batches(
         yield {"Records": out}
 
 
+def load_report_lake(settings: Settings) -> list[dict[str, Any]]:
+    """The reports' e2e workload (1,500 events, 80 players, 5% resends, 3% contract-breaking)
+    consumed into ``settings``' lake, and its reports bucket created; returns the events."""
+    import boto3
+
+    events = make_events(1500, users=80, seed=7, resend_fraction=0.05, bad_fraction=0.03)
+    consume_into_lake(events, settings)
+    boto3.client("s3").create_bucket(Bucket=settings.reports_bucket)
+    return events
+
+
 def consume_into_lake(events: list[dict[str, Any]], settings: Any) -> None:
     """Encode like the API (batches of 50 requests' worth), consume like the Lambda: the
     data bucket, the Glue catalog and the lake's partitions, through the real code."""

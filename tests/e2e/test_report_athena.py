@@ -21,7 +21,7 @@ from chalicelib.settings import Settings
 from gamepipe.runtime.lambda_host import invoker, load_app
 from gamepipe.runtime.schedule import scheduled_event
 from gamepipe.stack.targets import make_target
-from tests.helpers_sql import consume_into_lake, make_events
+from tests.helpers_sql import load_report_lake
 
 pytestmark = pytest.mark.e2e
 REPORTS = ("player_standings", "player_purchases", "guild_membership")
@@ -60,9 +60,7 @@ def test_daily_report_on_athena_publishes_the_local_engines_csvs(
             report_top_n=10,
             query_engine="local",
         )
-        events = make_events(1500, users=80, seed=7, resend_fraction=0.05, bad_fraction=0.03)
-        consume_into_lake(events, local)
-        boto3.client("s3").create_bucket(Bucket=local.reports_bucket)
+        load_report_lake(local)
         athena = dataclasses.replace(
             local,
             query_engine="athena",

@@ -25,7 +25,7 @@ from chalicelib.glue_catalog import ensure_catalog
 from chalicelib.reports import generate_report
 from chalicelib.settings import Settings
 from gamepipe.oracle import compute_reports
-from tests.helpers_sql import consume_into_lake, make_events, moto_server_env
+from tests.helpers_sql import load_report_lake, moto_server_env
 
 pytestmark = pytest.mark.e2e
 AS_OF = date(2026, 11, 27)
@@ -45,9 +45,7 @@ def seeded_stack():
             report_top_n=10,
             query_engine="local",
         )
-        events = make_events(1500, users=80, seed=7, resend_fraction=0.05, bad_fraction=0.03)
-        consume_into_lake(events, settings)
-        boto3.client("s3").create_bucket(Bucket=settings.reports_bucket)
+        events = load_report_lake(settings)
         try:
             yield settings, events
         finally:
