@@ -14,7 +14,7 @@ from pathlib import Path
 
 from chalicelib.statements import FRAGMENTS, SQL_ROOT, STATEMENTS
 
-__all__ = ["SQL_ROOT", "catalog", "load_sql", "looks_like_sql", "resolve"]
+__all__ = ["SQL_ROOT", "catalog", "load_sql", "looks_like_sql"]
 
 _SHORT = re.compile(r"^(q\d+)_")
 
@@ -47,11 +47,6 @@ def _names() -> dict[str, str | Path]:
 
 def _file(target: str | Path) -> Path:
     return STATEMENTS[target].path if isinstance(target, str) else target
-
-
-def resolve(name: str) -> Path | None:
-    """The file for a statement name ("q3", "player_standings", "seed/q3"), or None."""
-    return catalog().get(_key(name))
 
 
 def strip_terminator(sql: str) -> str:
