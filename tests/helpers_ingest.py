@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 EVENTS_DIR = Path(__file__).resolve().parent / "events"
 FAKE_ENV = {
@@ -165,3 +167,16 @@ def recent(event: dict[str, Any], *, ago: float = 3600.0) -> dict[str, Any]:
 
     ts = datetime.now(UTC) - timedelta(seconds=ago)
     return {**event, "event_ts": ts.isoformat().replace("+00:00", "Z")}
+
+
+def assert_contract_verdicts(generated: Iterable[Any]) -> None:
+    """Each generated event passes the contract, or fails it when the generator broke it on
+    purpose (``bad_reason``)."""
+    from chalicelib.contract import ValidationFailure, validate_event
+
+    for g in generated:
+        if g.bad_reason is None:
+            validate_event(g.event)
+        else:
+            with pytest.raises(ValidationFailure):
+                validate_event(g.event)
